@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Idempotent setup on Debian with Python 3.11: system libraries, a virtualenv in .venv, this project in it.
+#   bash deploy/setup.sh          runtime install
+#   bash deploy/setup.sh --dev    plus the test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+[ "${1:-}" = "--dev" ] && extras="[dev]"
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      python=$candidate; break
+    fi
+  done
+fi
+[ -n "$python" ] || { echo "setup: Python 3.11 is required (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
+
+# libgl1/libglib2.0-0: the OpenCV build mediapipe pulls in links them; opencv-doc: the sample video vtest.avi.
+packages=(libgl1 libglib2.0-0 opencv-doc)
+"$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3.11-venv)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
+echo "setup: ready ($(.venv/bin/python --version), starreid in .venv)"

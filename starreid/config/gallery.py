@@ -1,0 +1,37 @@
+"""Identity resolution, index, retention and durable-log settings for the gallery."""
+from pydantic import Field
+
+from starreid.config.base import Section
+
+
+class ThresholdsConfig(Section):
+    """Cosine similarity a tracklet needs to match an identity's exemplar, per modality pair."""
+    rgb_rgb: float = Field(default=0.6, ge=-1, le=1)
+    ir_ir: float = Field(default=0.6, ge=-1, le=1)
+    rgb_ir: float = Field(default=0.5, ge=-1, le=1)
+
+
+class IndexConfig(Section):
+    """The approximate index used once a model's exemplars reach `exact_below`."""
+    pca_dim: int | None = Field(default=128, ge=8, description="reduce to this many dimensions; null = keep")
+    nlist: int | None = Field(default=None, ge=1, description="IVF cells; null = about 4 * sqrt(exemplars)")
+    nprobe: int = Field(default=16, ge=1, description="IVF cells visited per query")
+
+
+class GalleryConfig(Section):
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+    exemplars_per_identity: int = Field(default=8, ge=1, description="exemplars kept per identity and modality")
+    novelty: float = Field(default=0.9, ge=-1, le=1,
+                           description="a matched embedding closer than this to an exemplar is merged into it")
+    candidates: int = Field(default=32, ge=1, description="nearest exemplars examined per tracklet")
+    exact_below: int = Field(default=50_000, ge=1)
+    index: IndexConfig = IndexConfig()
+    min_transit_s: float | None = Field(
+        default=None, ge=0, description="an identity cannot appear at two cameras closer in time than this")
+    retention_s: float | None = Field(default=None, gt=0, description="erase identities idle this long")
+    retention_sweep_s: float = Field(default=10.0, gt=0, description="how often idle identities are looked for")
+    log_retention_s: float = Field(default=3600.0, gt=0, description="processed tracklets stay in the log this long")
+    events_retention_s: float = Field(default=86400.0, gt=0, description="identity events stay this long")
+    dedupe_ttl_s: float = Field(default=86400.0, gt=0, description="a processed tracklet id is remembered this long")
+    batch_size: int = Field(default=256, ge=1, le=10_000, description="log entries resolved per round trip")
+    drain_timeout_s: float = Field(default=30.0, ge=0, description="on SIGTERM, time allowed to empty the log")
