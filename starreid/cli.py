@@ -9,6 +9,18 @@ import sys
 # `starreid --help` stays fast (heavy imports happen inside their run function).
 VERB_MODULES = [
     "starreid.verbs.config",
+    "starreid.verbs.run",
+    "starreid.verbs.train",
+    "starreid.verbs.ablate",
+    "starreid.verbs.worker",
+    "starreid.verbs.annotate",
+    "starreid.verbs.gallery",
+    "starreid.verbs.forget",
+    "starreid.verbs.query",
+    "starreid.verbs.export",
+    "starreid.verbs.synth",
+    "starreid.verbs.skeletons",
+    "starreid.verbs.eval",
 ]
 
 

@@ -14,7 +14,7 @@ class ThresholdsConfig(Section):
 class IndexConfig(Section):
     """The approximate index used once a model's exemplars reach `exact_below`."""
     pca_dim: int | None = Field(default=128, ge=8, description="reduce to this many dimensions; null = keep")
-    nlist: int | None = Field(default=None, ge=1, description="IVF cells; null = about 4 * sqrt(exemplars)")
+    nlist: int | None = Field(default=None, ge=1, description="IVF cells; null = about sqrt(exemplars)")
     nprobe: int = Field(default=16, ge=1, description="IVF cells visited per query")
 
 
@@ -24,7 +24,8 @@ class GalleryConfig(Section):
     novelty: float = Field(default=0.9, ge=-1, le=1,
                            description="a matched embedding closer than this to an exemplar is merged into it")
     candidates: int = Field(default=32, ge=1, description="nearest exemplars examined per tracklet")
-    exact_below: int = Field(default=50_000, ge=1)
+    exact_below: int = Field(default=4096, ge=1, description="exact search below this many exemplars per model; "
+                             "approximate (PCA + IVF, re-scored exactly) above")
     index: IndexConfig = IndexConfig()
     min_transit_s: float | None = Field(
         default=None, ge=0, description="an identity cannot appear at two cameras closer in time than this")
@@ -33,5 +34,6 @@ class GalleryConfig(Section):
     log_retention_s: float = Field(default=3600.0, gt=0, description="processed tracklets stay in the log this long")
     events_retention_s: float = Field(default=86400.0, gt=0, description="identity events stay this long")
     dedupe_ttl_s: float = Field(default=86400.0, gt=0, description="a processed tracklet id is remembered this long")
+    threads: int = Field(default=1, ge=1, le=256, description="CPU threads for search (faiss OpenMP and BLAS)")
     batch_size: int = Field(default=256, ge=1, le=10_000, description="log entries resolved per round trip")
     drain_timeout_s: float = Field(default=30.0, ge=0, description="on SIGTERM, time allowed to empty the log")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 # kind -> "module:Class"; the top-level `kind` key of a file selects its schema (default: deployment).
 KINDS = {
     "deployment": "starreid.config.deployment:DeploymentConfig",
+    "train": "starreid.config.train:TrainConfig",
 }
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -1,0 +1,46 @@
+"""The STAR objective (eq 15): L = w_id L_id + w_tri L_tri + w_kl L_KL + w_sad L_SAD."""
+from __future__ import annotations
+
+from mindspore import nn, ops
+
+from reid.losses.kl import symmetric_kl
+from reid.losses.triplet import batch_hard_triplet
+
+
+def identity_loss(logits, labels, label_smoothing: float = 0.0):
+    return ops.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+
+
+def sad_loss(sad_logits, labels, clean, disturbed, defense_weight: float = 1.0, label_smoothing: float = 0.0):
+    """Identity loss on the style-disturbed features plus the defense term: the mean squared difference between
+    the clean and disturbed tracklet features (both from the backbone)."""
+    diff = clean - disturbed
+    defense = (diff * diff).mean()
+    return identity_loss(sad_logits, labels, label_smoothing) + defense_weight * defense
+
+
+class StarLoss(nn.Cell):
+    """construct(outputs of STAR.construct, labels) -> (total, id, triplet, kl, sad)."""
+
+    def __init__(self, w_id: float = 1.0, w_tri: float = 1.0, w_kl: float = 1.0, w_sad: float = 1.0,
+                 margin: float = 0.3, defense_weight: float = 1.0, label_smoothing: float = 0.0,
+                 use_kl: bool = True, use_sad: bool = True):
+        super().__init__()
+        self.w_id, self.w_tri, self.w_kl, self.w_sad = w_id, w_tri, w_kl, w_sad
+        self.margin, self.defense_weight, self.smoothing = margin, defense_weight, label_smoothing
+        self.use_kl, self.use_sad = use_kl, use_sad
+
+    def construct(self, logits, feature, kl_p, kl_q, sad_logits, clean, disturbed, labels):
+        l_id = identity_loss(logits, labels, self.smoothing)
+        l_tri = batch_hard_triplet(feature, labels, self.margin)
+        l_kl = symmetric_kl(kl_p, kl_q) if self.use_kl else l_id * 0.0
+        l_sad = l_id * 0.0
+        if self.use_sad:
+            l_sad = sad_loss(sad_logits, labels, clean, disturbed, self.defense_weight, self.smoothing)
+        total = self.w_id * l_id + self.w_tri * l_tri + self.w_kl * l_kl + self.w_sad * l_sad
+        return total, l_id, l_tri, l_kl, l_sad
+
+
+def loss_for(net, **weights) -> StarLoss:
+    """The loss matching a STAR network's variant: KL only when both guidances exist, SAD when enabled."""
+    return StarLoss(use_kl=net.use_fg and net.use_sg, use_sad=net.use_sad, **weights)

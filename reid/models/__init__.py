@@ -1,0 +1,4 @@
+"""STAR re-identification model (MindSpore)."""
+from reid.models.star import STAR, VARIANTS, EmbeddingNet, build_star
+
+__all__ = ["STAR", "VARIANTS", "EmbeddingNet", "build_star"]

@@ -1,0 +1,126 @@
+"""STAR: two-stream ResNet + SAD, frame-level (FG) and sequence-level (SG) skeleton guidance, BN-neck."""
+from __future__ import annotations
+
+from mindspore import nn, ops
+
+from reid.models.frame_guidance import FrameGuidance
+from reid.models.resnet import TwoStreamResNet
+from reid.models.sad import disturb
+from reid.models.seq_guidance import SequenceGuidance, gem
+from reid.skeleton import DEFAULT_SCORE_THRESHOLD
+
+VARIANTS = {"baseline": (False, False), "fg": (True, False), "sg": (False, True), "full": (True, True)}
+
+
+def l2_normalize(x, eps: float = 1e-12):
+    return x / ops.sqrt((x * x).sum(-1, keepdims=True) + eps)
+
+
+class STAR(nn.Cell):
+    """Training: construct(clips, keypoints, modality) -> (logits, feature, kl_p, kl_q, sad_logits,
+    clean_pooled, disturbed_pooled); embed(...) -> L2-normalised BN-neck embedding (B, C).
+
+    clips (B, T, 3, H, W) float32 ImageNet-normalised; keypoints (B, T, 17, 3) float32 (x, y in [0, 1] of
+    the crop, score); modality (B,) int32, 0 = rgb, 1 = ir. T must equal seq_len (the graph is built for it).
+    """
+
+    def __init__(self, depth: int = 50, variant: str = "full", num_classes: int = 0, seq_len: int = 12,
+                 lstm_hidden: int = 1024, attn_heads: int = 4, ffn_hidden: int | None = None,
+                 gat_hidden: int = 16, gat_heads: int = 2, gat_out: int = 12, guide_hidden: int = 128,
+                 gat_dropout: float = 0.3, score_threshold: float = DEFAULT_SCORE_THRESHOLD, sad: bool = True):
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+        self.variant, self.seq_len, self.use_sad = variant, seq_len, sad
+        self.use_fg, self.use_sg = VARIANTS[variant]
+        self.backbone = TwoStreamResNet(depth)
+        dim = self.backbone.out_channels
+        self.dim = dim
+        self.fg = None
+        if self.use_fg:
+            self.fg = FrameGuidance(dim, lstm_hidden, attn_heads, ffn_hidden=ffn_hidden,
+                                    threshold=score_threshold)
+        self.sg = None
+        if self.use_sg:
+            self.sg = SequenceGuidance(seq_len, 2 * lstm_hidden if self.use_fg else 0, gat_hidden, gat_heads,
+                                       gat_out, guide_hidden, gat_dropout, score_threshold)
+        self.kl_fc = None
+        if self.use_fg and self.use_sg:  # eq 14 aligns the joint (graph) features with the bone (LSTM) ones
+            self.kl_fc = nn.Dense(self.sg.parts_dim, 2 * lstm_hidden)
+        self.neck = nn.BatchNorm1d(dim)
+        self.neck.beta.requires_grad = False  # BN-neck: no shift
+        self.classifier = nn.Dense(dim, num_classes, has_bias=False) if num_classes > 0 else None
+
+    def _frames(self, clips, modality):
+        b, t = clips.shape[0], clips.shape[1]
+        if t != self.seq_len:
+            raise ValueError("clips must have seq_len frames: the network (and its skeleton graph) was built "
+                             "for that many; sample them with reid.infer.frame_indices")
+        frames = clips.reshape(b * t, clips.shape[2], clips.shape[3], clips.shape[4])
+        mod = ops.broadcast_to(modality.reshape(b, 1), (b, t)).reshape(-1)
+        return frames, mod
+
+    def _pool(self, fmap, b):
+        """Feature maps (B*T, C, h, w) -> per-frame vectors (B, T, C) by spatial average."""
+        return fmap.mean(axis=(2, 3)).reshape(b, -1, fmap.shape[1])
+
+    def _aggregate(self, x, keypoints):
+        """Frame vectors (B, T, C) -> tracklet feature (B, C), KL logits (or x itself when unused)."""
+        last = None
+        if self.use_fg:
+            x, last = self.fg(x, keypoints)
+        kl_p, kl_q = x[:, 0, :], x[:, 0, :]
+        if self.use_sg:
+            g, _, parts = self.sg(x, keypoints, last)
+            if self.use_fg:
+                kl_p, kl_q = last, self.kl_fc(parts)
+        else:
+            g = gem(x, 3.0, 1)
+        return g, kl_p, kl_q
+
+    def _classify(self, g):
+        feat = self.neck(g)
+        return feat if self.classifier is None else self.classifier(feat)
+
+    def embed(self, clips, keypoints, modality):
+        b = clips.shape[0]
+        frames, mod = self._frames(clips, modality)
+        x = self._pool(self.backbone(frames, mod), b)
+        g, _, _ = self._aggregate(x, keypoints)
+        return l2_normalize(self.neck(g))
+
+    def construct(self, clips, keypoints, modality):
+        b = clips.shape[0]
+        frames, mod = self._frames(clips, modality)
+        bb = self.backbone
+        f2 = bb.layer2(bb.layer1(bb.stem(frames, mod)))
+        f3 = bb.layer3(f2)
+        x = self._pool(bb.layer4(f3), b)
+        g, kl_p, kl_q = self._aggregate(x, keypoints)
+        logits = self._classify(g)
+        clean = gem(x, 3.0, 1)
+        if self.use_sad:
+            # SAD: same-modality style after layer2, cross-modality style after layer3 (training only).
+            d3 = disturb(bb.layer3(disturb(f2, mod, True)), mod, False)
+            disturbed = gem(self._pool(bb.layer4(d3), b), 3.0, 1)
+            sad_logits = self._classify(disturbed)
+        else:
+            disturbed, sad_logits = clean, logits
+        return logits, g, kl_p, kl_q, sad_logits, clean, disturbed
+
+
+class EmbeddingNet(nn.Cell):
+    """The inference graph: (clips, keypoints, modality) -> embedding; what export and the Embedder run."""
+
+    def __init__(self, star: STAR):
+        super().__init__()
+        self.star = star
+
+    def construct(self, clips, keypoints, modality):
+        return self.star.embed(clips, keypoints, modality)
+
+
+def build_star(depth: int = 50, variant: str = "full", num_classes: int = 0, seq_len: int = 12, **kwargs) -> STAR:
+    """STAR with the paper's defaults (LSTM hidden 1024, 4 heads, GAT 3->16x2->12, GeM p in {0.7,1,3,5,7});
+    keyword arguments shrink the heads for tests (lstm_hidden, ffn_hidden, gat_hidden, guide_hidden, ...)."""
+    return STAR(depth=depth, variant=variant, num_classes=num_classes, seq_len=seq_len, **kwargs)

@@ -1,0 +1,40 @@
+"""`starreid forget ID`: erase an identity from Redis, the streams and the running gallery's index."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "forget", help="erase an identity everywhere (Redis keys, log and event streams, the gallery's index)",
+        description="Erase an identity: its record, exemplars, sightings, tracklet markers, its entries in the "
+                    "tracklet log and the event stream, and its vectors in the running gallery's index.")
+    parser.add_argument("identity", metavar="ID", help="identity id (as listed by `starreid query`)")
+    parser.add_argument("--config", required=True, metavar="FILE", help="deployment config (YAML)")
+    parser.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+                        help="how long to wait for a running gallery to do the erasure (default 10)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from starreid.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    from starreid.verbs.gallery import redis_kwargs, redis_url
+    from storage.connect import connect
+    from storage.keys import Keys
+    from storage.query import forget
+
+    with redis_url(cfg.redis, start=False) as url:
+        client = connect(url, **redis_kwargs(cfg.redis))
+        keys = Keys(cfg.redis.key_prefix)
+        known = bool(client.exists(keys.identity(args.identity)))
+        result = forget(client, keys, args.identity, wait_s=args.wait)
+    print(json.dumps({"identity": args.identity, "existed": known, **result}))
+    return 0 if known else 3

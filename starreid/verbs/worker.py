@@ -1,0 +1,82 @@
+"""`starreid worker --config FILE --camera ID`: one camera's ingest, tracking and tracklet publisher."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "worker", help="run one camera worker (read, detect, track, publish tracklets)",
+        description="Read one camera, detect and track people, cut 24-frame tracklets with skeletons and PUSH "
+                    "them to the gallery over ZeroMQ. Serves Prometheus metrics; SIGTERM flushes and exits.")
+    parser.add_argument("--config", required=True, metavar="FILE", help="deployment config (YAML)")
+    parser.add_argument("--camera", required=True, metavar="ID", help="id of the camera in the config to run")
+    parser.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                        help="override the metrics port (default: metrics.worker_port_base + camera index; 0 = any)")
+    parser.set_defaults(func=run)
+
+
+def make_embedder(weights: str, backend: str, device: str, depth: int, variant: str, seq_len: int,
+                  height: int, width: int, batch_size: int):
+    """tracklet -> wire.Embedding with the STAR Embedder (imported only when weights are configured)."""
+    import numpy as np
+
+    from reid.infer import Embedder
+    from starreid.wire import Embedding, decode_crops
+
+    embedder = Embedder(weights, backend=backend, device=device, depth=depth, variant=variant, seq_len=seq_len,
+                        height=height, width=width, batch_size=batch_size)
+
+    def embed(tracklet):
+        clips = decode_crops(tracklet.crops)[None]
+        vector = embedder.embed(clips, tracklet.keypoints[None], [tracklet.modality])[0]
+        return Embedding(np.asarray(vector, np.float32), embedder.model_id)
+
+    return embed
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import sys
+    import threading
+
+    from starreid import metrics
+    from starreid.config import ConfigError, load_config
+    from streams import open_source
+    from tracker.factory import build_pipeline
+    from tracker.sender import TrackletSender
+    from tracker.worker import Worker
+
+    log = logging.getLogger("starreid.worker")
+    try:
+        cfg = load_config(args.config)
+        cam = cfg.camera(args.camera)
+    except (ConfigError, KeyError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    port = args.metrics_port if args.metrics_port is not None else cfg.metrics.worker_port_base + cfg.camera_index(cam.id)
+    server = metrics.serve(cfg.metrics.host, port)
+    log.info("camera %s: metrics on %s", cam.id, server.url)
+    embed = None
+    if cfg.model.weights:  # before the pose model loads: MindSpore cannot be imported after MediaPipe
+        m = cfg.model
+        embed = make_embedder(m.weights, m.backend, m.device, m.depth, m.variant, m.seq_len, m.height, m.width,
+                              m.batch_size)
+    t = cfg.tracker
+    pipeline = build_pipeline(cam.id, cam.modality, height=cfg.model.height, width=cfg.model.width,
+                              **t.model_dump(exclude={"queue_size", "flush_timeout_s"}))
+    source = open_source(cam.source, cam.id, cam.modality, fps=cam.fps, timeout=cam.timeout_s,
+                         backoff_max=cam.reconnect_max_s)
+    sender = TrackletSender(cfg.zmq.tracklets, send_hwm=cfg.zmq.send_hwm, queue_size=t.queue_size)
+    log.info("camera %s (%s): reading %s, publishing to %s", cam.id, cam.modality, cam.source, cfg.zmq.tracklets)
+    try:
+        return Worker(source, pipeline, sender, cam.id, cam.modality, embed=embed,
+                      flush_timeout=t.flush_timeout_s).run(stop)
+    finally:
+        pipeline.detector.close()
+        server.close()

@@ -1,0 +1,216 @@
+"""Identity resolution in memory: match an embedding against identity exemplars, or start a new identity.
+
+The state here is a cache of Redis (rebuilt from it at start); the service commits every change this module
+reports before it acknowledges the tracklet. One resolver per deployment: decisions are sequential.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from storage.vectors import ExemplarIndex
+
+MAX_MERGED = 50  # an exemplar is a running mean over at most this many embeddings, so it keeps adapting
+
+
+def pair_key(a: str, b: str) -> str:
+    return "rgb_ir" if a != b else f"{a}_{a}"
+
+
+@dataclass
+class Identity:
+    iid: str
+    model: str
+    created: float
+    last_seen: float
+    sightings: int = 0
+    cams: dict[str, tuple[float, float]] = field(default_factory=dict)  # camera -> last (start, end) there
+    slots: dict[str, list[list[int]]] = field(default_factory=dict)  # modality -> [[vector id, merged], ...]
+
+
+@dataclass
+class Observation:
+    tid: str
+    camera: str
+    modality: str
+    start: float
+    end: float
+    vector: np.ndarray
+    model: str
+
+
+@dataclass
+class Decision:
+    iid: str
+    kind: str  # new | matched
+    score: float  # best cosine to the chosen identity (new: to the nearest identity, 0 if none)
+    pair: str | None  # modality pair of the best score
+    exemplar: tuple[str, int, np.ndarray, int]  # (modality, slot, vector, merged) written to Redis
+
+
+class Resolver:
+    def __init__(self, thresholds: dict[str, float], exemplars: int = 8, novelty: float = 0.9,
+                 candidates: int = 32, min_transit_s: float | None = None, exact_below: int = 4096,
+                 pca_dim: int | None = 128, nlist: int | None = None, nprobe: int = 16):
+        self.thresholds = dict(thresholds)
+        self.exemplars = exemplars
+        self.novelty = novelty
+        self.candidates = candidates
+        self.min_transit_s = min_transit_s
+        self._index_args = dict(exact_below=exact_below, pca_dim=pca_dim, nlist=nlist, nprobe=nprobe)
+        self.indexes: dict[str, ExemplarIndex] = {}
+        self.identities: dict[str, Identity] = {}
+        self._owner: dict[int, tuple[str, str]] = {}  # vector id -> (identity, modality)
+        self._next_vid = 0
+
+    # ------------------------------------------------------------ state
+    def index_for(self, model: str, dim: int) -> ExemplarIndex:
+        index = self.indexes.get(model)
+        if index is None:
+            index = self.indexes[model] = ExemplarIndex(dim, **self._index_args)
+        elif index.dim != dim:
+            raise ValueError(f"model {model!r} has {index.dim}-d embeddings, got {dim}-d")
+        return index
+
+    def index_size(self) -> int:
+        return sum(len(ix) for ix in self.indexes.values())
+
+    def _new_vid(self) -> int:
+        self._next_vid += 1
+        return self._next_vid
+
+    def load(self, identities: list[Identity], vectors: list[dict[tuple[str, int], tuple[np.ndarray, int]]]) -> None:
+        """Bulk-load identities read from Redis: vectors[i] maps (modality, slot) -> (vector, merged)."""
+        per_model: dict[str, tuple[list[int], list[np.ndarray]]] = {}
+        for ident, vecs in zip(identities, vectors):
+            ident.slots = {}
+            for (modality, slot), (vec, merged) in sorted(vecs.items()):
+                vid = self._new_vid()
+                ident.slots.setdefault(modality, []).append([vid, merged])
+                self._owner[vid] = (ident.iid, modality)
+                ids, rows = per_model.setdefault(ident.model, ([], []))
+                ids.append(vid)
+                rows.append(vec)
+            self.identities[ident.iid] = ident
+        for model, (ids, rows) in per_model.items():
+            index = self.index_for(model, rows[0].shape[0])
+            total = len(index) + len(ids)
+            index.reserve(total, max_id=max(ids))
+            if not index.approximate and total >= index.exact_below:
+                take = np.sort(np.random.default_rng(0).choice(len(rows), size=min(len(rows), 50_000), replace=False))
+                index.build_approximate(np.stack([rows[i] for i in take]).astype(np.float32), total=total)
+            for at in range(0, len(ids), 50_000):  # in chunks: a large gallery is several GiB as float32
+                index.add(np.array(ids[at: at + 50_000]), np.stack(rows[at: at + 50_000]).astype(np.float32))
+
+    def drop(self, iid: str) -> bool:
+        ident = self.identities.pop(iid, None)
+        if ident is None:
+            return False
+        vids = [vid for slots in ident.slots.values() for vid, _ in slots]
+        self.indexes[ident.model].remove(vids)
+        for vid in vids:
+            self._owner.pop(vid, None)
+        return True
+
+    # ------------------------------------------------------------ resolution
+    def resolve(self, batch: list[Observation], now: float) -> list[Decision]:
+        """Decide each observation in order; later ones see the identities the earlier ones created."""
+        found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for model in {o.model for o in batch}:
+            rows = [i for i, o in enumerate(batch) if o.model == model]
+            index = self.index_for(model, batch[rows[0]].vector.shape[0])
+            scores, ids = index.search(np.stack([batch[i].vector for i in rows]), self.candidates)
+            found.update((i, (scores[k], ids[k])) for k, i in enumerate(rows))
+        # vectors added or changed in this batch, per model (each observation writes at most one)
+        touched = {m: _Touched(len(batch), self.indexes[m].dim) for m in {o.model for o in batch}}
+        return [self._decide(o, *found[i], touched[o.model], now) for i, o in enumerate(batch)]
+
+    def _decide(self, obs: Observation, scores: np.ndarray, ids: np.ndarray, touched: "_Touched",
+                now: float) -> Decision:
+        index = self.indexes[obs.model]
+        ok = ids >= 0
+        ids, scores = ids[ok], scores[ok]
+        if touched.vids:  # the batch's own writes replace what the (earlier) search saw of them
+            t_ids, t_scores = touched.scores(obs.vector)
+            keep = np.fromiter((i not in touched.row for i in ids.tolist()), bool, len(ids))
+            ids, scores = np.concatenate([ids[keep], t_ids]), np.concatenate([scores[keep], t_scores])
+        best: dict[str, tuple[float, float, str]] = {}  # identity -> (margin, score, pair)
+        nearest = (0.0, None)
+        floor = min(self.thresholds.values())
+        for k in np.flatnonzero(scores >= min(floor, float(scores.max()) if len(scores) else floor)):
+            owner = self._owner.get(int(ids[k]))
+            if owner is None:
+                continue
+            score = float(scores[k])
+            iid, modality = owner
+            pair = pair_key(obs.modality, modality)
+            if score > nearest[0]:
+                nearest = (score, pair)
+            margin = score - self.thresholds[pair]
+            if margin >= 0 and margin > best.get(iid, (-1.0,))[0]:
+                best[iid] = (margin, score, pair)
+        for iid, (_, score, pair) in sorted(best.items(), key=lambda kv: -kv[1][0]):
+            ident = self.identities[iid]
+            if self._transit_ok(ident, obs):
+                exemplar = self._update(ident, obs, index, touched, now)
+                return Decision(iid, "matched", score, pair, exemplar)
+        ident = Identity(iid=uuid.uuid4().hex[:16], model=obs.model, created=now, last_seen=now)
+        self.identities[ident.iid] = ident
+        exemplar = self._update(ident, obs, index, touched, now)
+        return Decision(ident.iid, "new", nearest[0], nearest[1], exemplar)
+
+    def _transit_ok(self, ident: Identity, obs: Observation) -> bool:
+        """An identity cannot be at two cameras closer in time than min_transit_s."""
+        if self.min_transit_s is None:
+            return True
+        for camera, (start, end) in ident.cams.items():
+            if camera != obs.camera and max(obs.start - end, start - obs.end) < self.min_transit_s:
+                return False
+        return True
+
+    def _update(self, ident: Identity, obs: Observation, index: ExemplarIndex, touched: "_Touched",
+                now: float) -> tuple[str, int, np.ndarray, int]:
+        """Record the sighting; add the embedding as a new exemplar, or merge it into the nearest one."""
+        ident.last_seen = now
+        ident.sightings += 1
+        prev = ident.cams.get(obs.camera)
+        if prev is None or obs.end >= prev[1]:
+            ident.cams[obs.camera] = (obs.start, obs.end)
+        slots = ident.slots.setdefault(obs.modality, [])
+        sims = index.scores([vid for vid, _ in slots], obs.vector).tolist() if slots else []
+        if not slots or (len(slots) < self.exemplars and max(sims) < self.novelty):
+            vid = self._new_vid()
+            slots.append([vid, 1])
+            self._owner[vid] = (ident.iid, obs.modality)
+            index.add(np.array([vid]), obs.vector[None])
+            touched.put(vid, obs.vector)
+            return obs.modality, len(slots) - 1, obs.vector, 1
+        slot = int(np.argmax(sims))
+        vid, merged = slots[slot]
+        vec = index.vector(vid) * merged + obs.vector
+        vec = (vec / max(float(np.linalg.norm(vec)), 1e-12)).astype(np.float32)
+        slots[slot][1] = min(merged + 1, MAX_MERGED)
+        index.replace(vid, vec)
+        touched.put(vid, vec)
+        return obs.modality, slot, vec, slots[slot][1]
+
+
+class _Touched:
+    """Vectors written during one batch, scored directly (the batch's index search predates them)."""
+
+    def __init__(self, capacity: int, dim: int):
+        self.mat = np.zeros((capacity, dim), np.float32)
+        self.vids: list[int] = []
+        self.row: dict[int, int] = {}
+
+    def put(self, vid: int, vec: np.ndarray) -> None:
+        row = self.row.get(vid)
+        if row is None:
+            row = self.row[vid] = len(self.vids)
+            self.vids.append(vid)
+        self.mat[row] = vec
+
+    def scores(self, vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(self.vids, np.int64), self.mat[: len(self.vids)] @ vec

@@ -1,0 +1,246 @@
+"""The gallery daemon: PULL tracklets -> durable log (Redis Stream) -> resolve -> commit + ack -> events.
+
+One loop, one thread. A tracklet is acknowledged in the same MULTI/EXEC that commits its resolution, so a
+crash replays exactly the unacknowledged entries, and tracklet ids make a replay or a sender's retry a no-op
+(the stored event is published again instead). Any Redis failure rebuilds the in-memory state from Redis.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+import redis
+import zmq
+
+from starreid import wire
+from storage import log as durable
+from storage import metrics as M
+from storage import store
+from storage.connect import RETRYABLE
+from storage.housekeeping import Housekeeper
+from storage.keys import Keys
+from storage.resolver import Observation, Resolver
+
+log = logging.getLogger(__name__)
+
+
+class GalleryService:
+    def __init__(self, connect: Callable[[], redis.Redis], keys: Keys, make_resolver: Callable[[], Resolver],
+                 tracklets_endpoint: str, events_endpoint: str,
+                 embed: Callable[[wire.Tracklet], wire.Embedding] | None = None, batch_size: int = 256,
+                 recv_hwm: int = 1000, events_hwm: int = 10_000, retention_s: float | None = None,
+                 retention_sweep_s: float = 10.0, log_retention_s: float = 3600.0,
+                 events_retention_s: float = 86400.0, dedupe_ttl_s: float = 86400.0, drain_timeout_s: float = 30.0):
+        self._connect, self.keys, self._make_resolver = connect, keys, make_resolver
+        self.embed, self.batch_size, self.dedupe_ttl_s = embed, batch_size, dedupe_ttl_s
+        self.drain_timeout_s = drain_timeout_s
+        self._house_args = dict(retention_s=retention_s, retention_sweep_s=retention_sweep_s,
+                                log_retention_s=log_retention_s, events_retention_s=events_retention_s)
+        self._stop = threading.Event()
+        self._ctx = zmq.Context.instance()
+        self._pull = self._ctx.socket(zmq.PULL)
+        self._pull.setsockopt(zmq.RCVHWM, recv_hwm)
+        self._pull.setsockopt(zmq.MAXMSGSIZE, 4 * wire.MAX_MESSAGE_BYTES)  # memory guard; decode rejects first
+        self._pull.bind(tracklets_endpoint)
+        self._pub = self._ctx.socket(zmq.PUB)
+        self._pub.setsockopt(zmq.SNDHWM, events_hwm)
+        self._pub.bind(events_endpoint)
+        self.tracklets_endpoint = self._pull.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.events_endpoint = self._pub.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.client: redis.Redis | None = None
+        self.resolver: Resolver | None = None
+        self._held: list[tuple[str, bytes, wire.Tracklet]] = []  # received, not yet in the log
+        self._decoded: dict[bytes, wire.Tracklet] = {}  # log entry id -> its message, decoded at ingest
+        self._pending_mode = True  # first re-read entries delivered before a crash
+        self._broken = True  # (re)load state before the first step
+        self._backoff = 0.05
+        self._house: Housekeeper | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        """Serve until request_stop(), then drain: log what ZeroMQ holds, resolve the log, close."""
+        log.info("gallery: tracklets on %s, events on %s", self.tracklets_endpoint, self.events_endpoint)
+        while not self._stop.is_set():
+            self._guarded(self._step)
+        self._drain()
+
+    def _guarded(self, step: Callable[[], int]) -> int | None:
+        try:
+            if self._broken:
+                self._recover()
+            busy = step()
+            self._backoff = 0.05
+            return busy
+        except RETRYABLE as exc:
+            M.REDIS_ERRORS.inc()
+            self._broken = True
+            log.warning("redis unavailable (%s); retrying in %.2f s", exc, self._backoff)
+            time.sleep(self._backoff)
+            self._backoff = min(2.0, self._backoff * 2)
+            return None
+
+    def _recover(self) -> None:
+        """(Re)connect and rebuild the resolver from Redis: in-memory state never outlives a failed commit."""
+        if self.client is None:
+            self.client = self._connect()
+        self.client.ping()
+        durable.ensure_group(self.client, self.keys)
+        started = time.monotonic()
+        identities, vectors = store.load_all(self.client, self.keys)
+        self.resolver = self._make_resolver()
+        self.resolver.load(identities, vectors)
+        self._house = Housekeeper(self.client, self.keys, self.resolver, **self._house_args)
+        self._pending_mode, self._broken = True, False
+        self._decoded.clear()
+        log.info("gallery state loaded from redis: %d identities, %d exemplars in %.2f s",
+                 len(identities), self.resolver.index_size(), time.monotonic() - started)
+
+    def _drain(self) -> None:
+        deadline = time.monotonic() + self.drain_timeout_s
+        stop_taking = time.monotonic() + self.drain_timeout_s / 2  # senders that keep sending keep the rest
+        while time.monotonic() < stop_taking:
+            got = self._guarded(lambda: self._ingest(0))
+            if got == 0 and not self._held:
+                break
+        if self._held:
+            log.warning("%d received tracklets could not be logged (redis unavailable); their senders resend them",
+                        len(self._held))
+        self._pull.close(linger=0)  # senders keep what they have not sent for the next gallery
+        while time.monotonic() < deadline:
+            if self._guarded(self._process) == 0:
+                break
+        if self.client is not None and not self._broken:
+            try:
+                self.client.delete(self.keys.alive)
+            except RETRYABLE:
+                pass
+        self._pub.close(linger=1000)
+        log.info("gallery drained and stopped")
+
+    # ------------------------------------------------------------ the loop
+    def _step(self) -> int:
+        busy = self._ingest(0 if self._pending_mode else 20)
+        busy += self._process()
+        self._house.tick(time.time())
+        return busy
+
+    def _ingest(self, timeout_ms: int) -> int:
+        """Move what ZeroMQ holds into the log; while Redis is down nothing more is received (back-pressure)."""
+        got = 0
+        if not self._held and self._pull.poll(timeout_ms):
+            while got < self.batch_size:
+                try:
+                    raw = self._pull.recv(zmq.NOBLOCK, copy=True)
+                except zmq.Again:
+                    break
+                got += 1
+                self._accept(raw)
+        if self._held:
+            ids = durable.append(self.client, self.keys, [(tid, raw) for tid, raw, _ in self._held])
+            if len(self._decoded) > 8 * self.batch_size:  # a bound; entries are read back a batch later
+                self._decoded.clear()
+            for eid, (_, _, msg) in zip(ids, self._held):
+                M.RECEIVED.labels(msg.camera, msg.modality).inc()
+                self._decoded[eid] = msg  # saves decoding it again when it is read back from the log
+            self._held = []
+        return got
+
+    def _accept(self, raw: bytes) -> None:
+        try:
+            msg = wire.decode(raw)
+        except wire.WireError as exc:
+            M.REJECTED.labels("malformed").inc()
+            log.debug("rejected a malformed message of %d bytes: %s", len(raw), exc)
+            return
+        if not isinstance(msg, wire.Tracklet):
+            M.REJECTED.labels("not_a_tracklet").inc()
+            return
+        if msg.embedding is None and self.embed is None:
+            M.REJECTED.labels("no_embedding").inc()
+            log.warning("tracklet %s (camera %s) has no embedding and no model is configured", msg.id, msg.camera)
+            return
+        self._held.append((msg.id, raw, msg))
+
+    def _process(self) -> int:
+        entries = durable.read(self.client, self.keys, self.batch_size, pending=self._pending_mode)
+        if self._pending_mode and not entries:
+            self._pending_mode = False
+            entries = durable.read(self.client, self.keys, self.batch_size, pending=False)
+        if not entries:
+            M.LAG.set(0)
+            return 0
+        M.LAG.set(max(0.0, time.time() - durable.entry_time(entries[0][0])))
+        self._resolve(entries)
+        return len(entries)
+
+    def _resolve(self, entries) -> None:
+        acks, replays, parsed = [], [], []
+        for eid, fields in entries:
+            try:
+                msg = self._decoded.pop(eid, None)
+                parsed.append((eid, msg if msg is not None else wire.decode(fields[b"msg"])))
+            except (wire.WireError, KeyError):
+                M.REJECTED.labels("malformed").inc()
+                acks.append(eid)
+        done_before = store.markers(self.client, self.keys, [m.id for _, m in parsed])
+        todo, seen = [], set()
+        for eid, msg in parsed:
+            if msg.id in done_before or msg.id in seen:
+                acks.append(eid)
+                M.PROCESSED.labels("duplicate").inc()
+                if msg.id in done_before:
+                    replays.append(wire.encode(done_before[msg.id]))
+                continue
+            seen.add(msg.id)
+            obs = self._observe(msg)
+            if obs is None:
+                acks.append(eid)
+            else:
+                todo.append((eid, obs))
+        now = time.time()
+        decisions = self.resolver.resolve([o for _, o in todo], now) if todo else []
+        done = [(eid, o, d, self.resolver.identities[d.iid]) for (eid, o), d in zip(todo, decisions)]
+        events = store.commit(self.client, self.keys, done, acks, now, self.dedupe_ttl_s)
+        committed = time.time()
+        for eid, obs, dec, _ in done:
+            M.PROCESSED.labels(dec.kind).inc()
+            M.LATENCY.observe(max(0.0, committed - durable.entry_time(eid)))
+            if dec.pair is not None:
+                M.SCORES.labels(dec.pair, dec.kind).observe(dec.score)
+            if dec.kind == "new":
+                M.NEW_IDENTITIES.inc()
+        for data in events + replays:
+            try:
+                self._pub.send(data, zmq.NOBLOCK)
+                M.EVENTS.inc()
+            except zmq.Again:
+                pass  # PUB drops past its high-water mark; the events stream in Redis has every event
+        M.IDENTITIES.set(len(self.resolver.identities))
+
+    def _observe(self, msg: wire.Tracklet) -> Observation | None:
+        """The tracklet as an observation to resolve, embedding it first if needed; None = rejected."""
+        emb = msg.embedding
+        if emb is None:
+            if self.embed is None:
+                M.REJECTED.labels("no_embedding").inc()
+                return None
+            try:
+                emb = self.embed(msg)
+            except Exception:  # a tracklet the model cannot embed must not stop the gallery
+                M.REJECTED.labels("embed_failed").inc()
+                log.exception("embedding tracklet %s (camera %s) failed", msg.id, msg.camera)
+                return None
+        vec = np.asarray(emb.vector, np.float32)
+        try:
+            self.resolver.index_for(emb.model_id, vec.shape[0])
+        except ValueError as exc:
+            M.REJECTED.labels("dimension").inc()
+            log.warning("tracklet %s (camera %s): %s", msg.id, msg.camera, exc)
+            return None
+        return Observation(msg.id, msg.camera, msg.modality, msg.start_ts, msg.end_ts, vec, emb.model_id)

@@ -1,0 +1,99 @@
+"""The gallery's state in Redis: commit resolved tracklets atomically with their acknowledgement, read
+markers of processed tracklets, and load everything back at start."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import redis
+
+from starreid import wire
+from storage.keys import GROUP, Keys
+from storage.resolver import Decision, Identity, Observation
+
+
+def event_for(decision: Decision, obs: Observation) -> wire.IdentityEvent:
+    return wire.IdentityEvent(identity_id=decision.iid, tracklet_id=obs.tid, kind=decision.kind,
+                              score=float(decision.score), camera=obs.camera, modality=obs.modality,
+                              time=float(obs.end))
+
+
+def commit(client: redis.Redis, keys: Keys, done: list[tuple[bytes, Observation, Decision, Identity]],
+           acks: list[bytes], now: float, dedupe_ttl_s: float) -> list[bytes]:
+    """One MULTI/EXEC: every resolution's writes, its event, and the XACK of its log entry (plus acks of
+    entries with nothing to write). Returns the encoded events, to publish once committed."""
+    pipe = client.pipeline(transaction=True)
+    events, touched = [], {}
+    exemplars: dict[str, dict] = {}
+    sightings: dict[str, dict] = {}
+    for entry_id, obs, dec, ident in done:
+        touched[dec.iid] = ident
+        modality, slot, vec, merged = dec.exemplar
+        exemplars.setdefault(dec.iid, {}).update({
+            f"x:{modality}:{slot}": np.ascontiguousarray(vec, "<f4").tobytes(), f"n:{modality}:{slot}": merged})
+        sighting = {"tid": obs.tid, "camera": obs.camera, "modality": obs.modality, "start": obs.start,
+                    "end": obs.end, "kind": dec.kind, "score": round(float(dec.score), 6)}
+        sightings.setdefault(dec.iid, {})[json.dumps(sighting, sort_keys=True)] = obs.end
+        event = event_for(dec, obs)
+        pipe.set(keys.tracklet(obs.tid), json.dumps(event.__dict__), ex=int(dedupe_ttl_s))
+        data = wire.encode(event)
+        pipe.xadd(keys.events, {"iid": dec.iid, "tid": obs.tid, "msg": data})
+        events.append(data)
+        acks = acks + [entry_id]
+    for iid, ident in touched.items():
+        fields = {"model": ident.model, "created": repr(ident.created), "last_seen": repr(ident.last_seen),
+                  "sightings": ident.sightings}
+        fields.update((f"cam:{cam}", "%r %r" % span) for cam, span in ident.cams.items())
+        fields.update(exemplars[iid])
+        pipe.hset(keys.identity(iid), mapping=fields)
+        pipe.zadd(keys.sightings(iid), sightings[iid])
+    if touched:
+        pipe.zadd(keys.identities, {iid: now for iid in touched})
+    if acks:
+        pipe.xack(keys.log, GROUP, *acks)
+    pipe.execute()
+    return events
+
+
+def markers(client: redis.Redis, keys: Keys, tids: list[str]) -> dict[str, wire.IdentityEvent]:
+    """Events of tracklets already processed (their ids are how retries and replays are recognised)."""
+    if not tids:
+        return {}
+    found = client.mget([keys.tracklet(t) for t in tids])
+    return {tid: wire.IdentityEvent(**json.loads(v)) for tid, v in zip(tids, found) if v is not None}
+
+
+def parse_identity(iid: str, fields: dict[bytes, bytes]) -> Identity:
+    f = {k.decode(): v for k, v in fields.items()}
+    cams = {k[4:]: tuple(float(x) for x in v.split()) for k, v in f.items() if k.startswith("cam:")}
+    return Identity(iid=iid, model=f["model"].decode(), created=float(f["created"]),
+                    last_seen=float(f["last_seen"]), sightings=int(f["sightings"]), cams=cams)
+
+
+def parse_exemplars(fields: dict[bytes, bytes]) -> dict[tuple[str, int], tuple[np.ndarray, int]]:
+    """The x:<modality>:<slot> fields of an identity hash -> (vector, merged)."""
+    out = {}
+    for key, value in fields.items():
+        if not key.startswith(b"x:"):
+            continue
+        _, modality, slot = key.decode().split(":")
+        merged = int(fields.get(f"n:{modality}:{slot}".encode(), b"1"))
+        out[(modality, int(slot))] = (np.frombuffer(value, "<f4").copy(), merged)
+    return out
+
+
+def load_all(client: redis.Redis, keys: Keys, chunk: int = 500):
+    """Every identity with its exemplars, read in pipelined chunks."""
+    identities, vectors = [], []
+    ids = [i.decode() for i in client.zrange(keys.identities, 0, -1)]
+    for at in range(0, len(ids), chunk):
+        part = ids[at: at + chunk]
+        pipe = client.pipeline(transaction=False)
+        for iid in part:
+            pipe.hgetall(keys.identity(iid))
+        for iid, fields in zip(part, pipe.execute()):
+            exemplars = parse_exemplars(fields) if fields else {}
+            if exemplars:
+                identities.append(parse_identity(iid, fields))
+                vectors.append(exemplars)
+    return identities, vectors

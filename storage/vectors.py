@@ -1,0 +1,222 @@
+"""Nearest-exemplar search with faiss: exact inner product below a size, PCA + IVF above it.
+
+Vectors are L2-normalised, so inner product is cosine similarity. Every vector is also kept in a row store
+so that candidates from the approximate index are re-scored with their full vectors: scores, and so
+thresholds, mean the same at every size. The switch is low by default because exact search of a batch
+costs batch x size x dim; the IVF is re-clustered each time the index grows 8-fold past the size it was
+trained for (and at every start, from Redis). Memory: the row store is float32, and float16 once it would
+pass half_above_bytes (1M x 2048 -> 4 GiB), plus the IVF lists at pca_dim (1M x 128 -> 0.5 GiB).
+Ids are small non-negative integers (counters): they index an array.
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+import faiss
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class ExemplarIndex:
+    """int64 id -> vector, with add, replace, remove, lookup and top-k search."""
+
+    def __init__(self, dim: int, exact_below: int = 4096, pca_dim: int | None = 128,
+                 nlist: int | None = None, nprobe: int = 16, shortlist: int = 64,
+                 half_above_bytes: int = 1 << 30):
+        self.dim = dim
+        self.exact_below = exact_below
+        self.pca_dim = pca_dim if pca_dim is not None and pca_dim < dim else None
+        self.nlist = nlist
+        self._nprobe = nprobe
+        self.shortlist = shortlist  # candidates fetched from the approximate index before re-scoring
+        self.half_above_bytes = half_above_bytes
+        self._ann = None
+        self._pca: tuple[np.ndarray, np.ndarray] | None = None  # (mean, dim x pca_dim components)
+        self._trained_for = 0  # vectors the approximate index was sized for; retrained at 8x that
+        self._vecs = np.zeros((64, dim), np.float32)  # rows 0..n-1 are live
+        self._row_ids = np.zeros(64, np.int64)  # row -> id
+        self._row_at = np.full(64, -1, np.int64)  # id -> row (-1: absent)
+        self._n = 0
+        self._dirty: dict[int, None] = {}  # ids written since the approximate index last saw them
+
+    @property
+    def nprobe(self) -> int:
+        return self._nprobe
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        """IVF cells visited per query: more cells, better recall, slower search."""
+        self._nprobe = value
+        if self._ann is not None:
+            self._ann.nprobe = value
+
+    @property
+    def approximate(self) -> bool:
+        return self._ann is not None
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, vid: int) -> bool:
+        return 0 <= vid < len(self._row_at) and self._row_at[vid] >= 0
+
+    def vector(self, vid: int) -> np.ndarray:
+        return self._vecs[self._row_at[vid]].astype(np.float32)
+
+    def scores(self, ids, vec: np.ndarray) -> np.ndarray:
+        """Cosine of vec with each of the (present) ids."""
+        return self._vecs[self._row_at[np.asarray(ids, np.int64)]].astype(np.float32, copy=False) @ vec
+
+    # ------------------------------------------------------------ updates
+    def reserve(self, rows: int, max_id: int | None = None) -> None:
+        """Allocate the row store once for a known size (bulk loads), instead of growing it by doubling."""
+        if rows > len(self._vecs):
+            grown = np.zeros((rows, self.dim), self._vecs.dtype)
+            grown[: self._n] = self._vecs[: self._n]
+            self._vecs, self._row_ids = grown, np.resize(self._row_ids, rows)
+        top = max_id + 1 if max_id is not None else rows
+        if top > len(self._row_at):
+            grown_at = np.full(top, -1, np.int64)
+            grown_at[: len(self._row_at)] = self._row_at
+            self._row_at = grown_at
+
+    def add(self, ids, vecs: np.ndarray) -> None:
+        ids = np.ascontiguousarray(ids, np.int64).reshape(-1)
+        vecs = np.ascontiguousarray(vecs, np.float32).reshape(len(ids), self.dim)
+        if len(ids) == 0:
+            return
+        known = ids[ids < len(self._row_at)]
+        if ids.min() < 0 or (self._row_at[known] >= 0).any():
+            raise ValueError("ids must be non-negative and not present")
+        n, need = self._n, self._n + len(ids)
+        if need > len(self._vecs):
+            cap = max(need, 2 * len(self._vecs))
+            grown = np.zeros((cap, self.dim), self._vecs.dtype)
+            grown[:n] = self._vecs[:n]
+            self._vecs, self._row_ids = grown, np.resize(self._row_ids, cap)
+        top = int(ids.max()) + 1
+        if top > len(self._row_at):
+            grown = np.full(max(top, 2 * len(self._row_at)), -1, np.int64)
+            grown[: len(self._row_at)] = self._row_at
+            self._row_at = grown
+        self._vecs[n:need] = vecs
+        self._row_ids[n:need] = ids
+        self._row_at[ids] = np.arange(n, need)
+        self._n = need
+        if self._ann is not None:
+            self._dirty.update(dict.fromkeys(ids.tolist()))
+            if need >= 8 * self._trained_for:  # IVF cells sized for a much smaller index: re-cluster
+                self._to_approximate()
+        elif need >= self.exact_below:
+            self._to_approximate()
+
+    def replace(self, vid: int, vec: np.ndarray) -> None:
+        self._vecs[self._row_at[vid]] = vec
+        if self._ann is not None:
+            self._dirty[vid] = None
+
+    def _flush(self) -> None:
+        """Bring the approximate index up to date with the row store, in one projection for all writes."""
+        if self._ann is None or not self._dirty:
+            return
+        ids = np.fromiter(self._dirty, np.int64, len(self._dirty))
+        self._dirty.clear()
+        self._ann.remove_ids(faiss.IDSelectorArray(ids))  # the old versions of replaced vectors
+        for at in range(0, len(ids), 50_000):
+            part = ids[at: at + 50_000]
+            self._ann.add_with_ids(self._project(self._vecs[self._row_at[part]].astype(np.float32)), part)
+
+    def remove(self, ids) -> None:
+        ids = [int(i) for i in ids if int(i) in self]
+        self._flush()
+        if self._ann is not None and ids:
+            self._ann.remove_ids(faiss.IDSelectorArray(np.array(ids, np.int64)))
+        for vid in ids:  # swap-remove keeps rows 0..n-1 dense
+            row, last = int(self._row_at[vid]), self._n - 1
+            self._row_at[vid] = -1
+            if row != last:
+                moved = int(self._row_ids[last])
+                self._vecs[row] = self._vecs[last]
+                self._row_ids[row] = moved
+                self._row_at[moved] = row
+            self._n = last
+
+    # ------------------------------------------------------------ search
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(nq, k) cosine scores and ids, best first; missing neighbours have id -1 and score -inf."""
+        queries = np.ascontiguousarray(queries, np.float32).reshape(-1, self.dim)
+        n = self._n
+        out_s = np.full((len(queries), k), -np.inf, np.float32)
+        out_i = np.full((len(queries), k), -1, np.int64)
+        if n == 0 or len(queries) == 0:
+            return out_s, out_i
+        if self._ann is None:
+            kk = min(k, n)
+            scores, rows = faiss.knn(queries, self._vecs[:n], kk, metric=faiss.METRIC_INNER_PRODUCT)
+            out_s[:, :kk] = np.where(rows >= 0, scores, -np.inf)
+            out_i[:, :kk] = np.where(rows >= 0, self._row_ids[np.maximum(rows, 0)], -1)
+            return out_s, out_i
+        self._flush()
+        _, cand = self._ann.search(self._project(queries), min(max(k, self.shortlist), n))
+        for q, ids in enumerate(cand):
+            ids = ids[ids >= 0]
+            exact = self.scores(ids, queries[q])
+            order = np.argsort(-exact)[:k]
+            out_s[q, :len(order)] = exact[order]
+            out_i[q, :len(order)] = ids[order]
+        return out_s, out_i
+
+    # ------------------------------------------------------------ approximate mode
+    def _project(self, vecs: np.ndarray) -> np.ndarray:
+        """Rows -> unit rows in the PCA subspace (what the IVF holds and searches)."""
+        vecs = np.ascontiguousarray(vecs, np.float32)
+        if self._pca is not None:
+            mean, comps = self._pca
+            vecs = (vecs - mean) @ comps
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        return np.ascontiguousarray(vecs / np.maximum(norms, 1e-12), np.float32)
+
+    def build_approximate(self, sample: np.ndarray, total: int | None = None) -> None:
+        """Fit PCA and IVF cells on sample (normalised rows) and move every vector into the new index.
+
+        total: the number of vectors expected (sizes the IVF); defaults to the current count."""
+        import scipy.linalg
+
+        sample = np.ascontiguousarray(sample, np.float32)
+        n = max(total or 0, self._n, len(sample))
+        self._pca, kept = None, 1.0
+        if self.pca_dim:
+            fit = sample[: 8192]  # covariance from a subsample, then only the top eigenvectors
+            mean = fit.mean(axis=0)
+            cov = (fit - mean).T @ (fit - mean)
+            eig, comps = scipy.linalg.eigh(cov, subset_by_index=[self.dim - self.pca_dim, self.dim - 1],
+                                           driver="evr")
+            kept = float(eig.sum() / max(np.trace(cov), 1e-12))
+            self._pca = (mean, np.ascontiguousarray(comps[:, ::-1], np.float32))
+        nlist = self.nlist or max(16, int(math.sqrt(n)))
+        nlist = max(1, min(nlist, len(sample) // 16))
+        width = self.pca_dim or self.dim
+        self._quantizer = faiss.IndexFlatIP(width)  # the IVF does not own it: keep it alive here
+        index = faiss.IndexIVFFlat(self._quantizer, width, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = 10
+        index.cp.max_points_per_centroid = 64
+        index.train(self._project(sample))
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # cheap remove by id
+        index.nprobe = self.nprobe
+        self._ann, self._trained_for = index, n
+        self._dirty.clear()  # every live row is added below
+        live = self._n
+        for at in range(0, live, 50_000):  # in chunks: the row store may be float16 and large
+            part = slice(at, min(live, at + 50_000))
+            index.add_with_ids(self._project(self._vecs[part].astype(np.float32)), self._row_ids[part])
+        if n * self.dim * 4 > self.half_above_bytes:
+            self._vecs = self._vecs.astype(np.float16, copy=False)
+        log.info("approximate index: %d vectors, PCA %d -> %s keeps %.1f%% of the variance, IVF %d cells, "
+                 "nprobe %d", live, self.dim, self.pca_dim, 100 * kept, nlist, self.nprobe)
+
+    def _to_approximate(self) -> None:
+        live = self._n
+        take = np.random.default_rng(live).choice(live, size=min(live, 50_000), replace=False)
+        self.build_approximate(self._vecs[np.sort(take)].astype(np.float32))

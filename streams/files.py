@@ -1,0 +1,97 @@
+"""Offline sources: a video file or a folder of images. Every frame is processed (nothing is dropped)."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+
+from streams.frame import Frame, to_rgb
+from streams.stats import SourceStats
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+
+
+class SourceError(RuntimeError):
+    """The source cannot be opened (missing file, unsupported format)."""
+
+
+class VideoFileSource:
+    """Frames of a video file; timestamps are the start wall time plus the file's own presentation time."""
+
+    live = False
+
+    def __init__(self, path: str, camera: str, modality: str, max_bad_frames: int = 50):
+        self.path, self.camera, self.modality = str(path), camera, modality
+        self.max_bad_frames = max_bad_frames
+        self.stats = SourceStats(camera, modality)
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
+        cap = cv2.VideoCapture(self.path)
+        if not cap.isOpened():
+            self.stats.add("open_errors")
+            raise SourceError(f"camera {self.camera}: cannot open video file {self.path}")
+        start, index, bad, stuck_at = time.time(), 0, 0, -1
+        try:
+            while stop is None or not stop.is_set():
+                ok, image = cap.read()
+                if not ok or image is None:
+                    # A failed read is a damaged frame if the decoder moved on (the next read may succeed), the
+                    # end if it did not. Failures are counted once a later frame decodes, so the end of the
+                    # file is not mistaken for damage.
+                    position = int(cap.get(cv2.CAP_PROP_POS_FRAMES) or 0)
+                    if position == stuck_at or bad >= self.max_bad_frames:
+                        return
+                    stuck_at, bad = position, bad + 1
+                    continue
+                if bad:
+                    self.stats.add("decode_errors", bad)
+                    log.warning("camera %s: skipped %d undecodable frame(s) before frame %d of %s", self.camera,
+                                bad, int(cap.get(cv2.CAP_PROP_POS_FRAMES) or 0), self.path)
+                bad, stuck_at = 0, -1
+                self.stats.add("frames_read")
+                msec = cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0
+                yield Frame(self.camera, self.modality, index, start + msec / 1000.0, to_rgb(image, self.modality))
+                index += 1
+        finally:
+            cap.release()
+
+    def close(self) -> None:  # nothing held between frames() calls
+        pass
+
+
+class ImageFolderSource:
+    """Images of a folder in name order, at a nominal frame rate for timestamps; unreadable files are skipped."""
+
+    live = False
+
+    def __init__(self, path: str, camera: str, modality: str, fps: float = 10.0):
+        self.path, self.camera, self.modality, self.fps = Path(path), camera, modality, fps
+        self.stats = SourceStats(camera, modality)
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
+        if not self.path.is_dir():
+            self.stats.add("open_errors")
+            raise SourceError(f"camera {self.camera}: {self.path} is not a folder")
+        files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        start, index = time.time(), 0
+        for n, file in enumerate(files):
+            if stop is not None and stop.is_set():
+                return
+            image = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
+            if image is None or image.size == 0:
+                self.stats.add("decode_errors")
+                log.warning("camera %s: skipping unreadable image %s", self.camera, file)
+                continue
+            if image.ndim == 3 and image.shape[2] == 4:
+                image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+            self.stats.add("frames_read")
+            yield Frame(self.camera, self.modality, index, start + n / self.fps, to_rgb(image, self.modality))
+            index += 1
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,24 @@
+"""Strict checkpoint loading with skipped prefixes (fine-tuning from another classifier or a backbone)."""
+import numpy as np
+import pytest
+
+import mindspore as ms
+from model_tiny import SMALL, T
+from reid.models import build_star
+from reid.models.checkpoint import CheckpointError, load_weights, save_weights
+
+
+def test_skipped_prefixes_are_neither_checked_nor_loaded(tmp_path):
+    ms.set_seed(7)
+    src = build_star(18, "baseline", num_classes=5, seq_len=T, **SMALL)
+    path = save_weights(src, str(tmp_path / "baseline.ckpt"))
+    dst = build_star(18, "full", num_classes=7, seq_len=T, **SMALL)
+    before = dst.classifier.weight.asnumpy().copy()
+    with pytest.raises(CheckpointError, match="shape mismatch: classifier.weight"):
+        load_weights(dst, path, skip_prefixes=("fg.", "sg.", "kl_fc."))
+    load_weights(dst, path, skip_prefixes=("classifier.", "fg.", "sg.", "kl_fc."))
+    np.testing.assert_array_equal(dst.classifier.weight.asnumpy(), before)  # skipped: left as initialised
+    for name in ("backbone.stem_ir.conv1.weight", "backbone.layer4.1.conv2.weight", "neck.gamma"):
+        a = {p.name: p for p in src.get_parameters()}[name].asnumpy()
+        b = {p.name: p for p in dst.get_parameters()}[name].asnumpy()
+        np.testing.assert_array_equal(a, b)

@@ -1,0 +1,152 @@
+"""Export (ONNX, MindIR) and the Embedder's backends, sampling, batching and errors."""
+import hashlib
+
+import numpy as np
+import pytest
+
+import mindspore as ms
+from model_tiny import H, SMALL, T, W, make_batch, tensors
+from reid.export import build_inference_net, export_model
+from reid.infer import Embedder, frame_indices
+from reid.infer.sampler import normalize_clips
+from reid.models import build_star
+from reid.models.checkpoint import CheckpointError, save_weights
+
+ARCH = {"depth": 18, "variant": "full", "seq_len": T, "height": H, "width": W}
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_checkpoint, tmp_path_factory):
+    net = build_inference_net(18, "full", T, weights=tiny_checkpoint, **SMALL)
+    prefix = str(tmp_path_factory.mktemp("export") / "star")
+    meta = {"depth": 18, "variant": "full"}
+    return {fmt: export_model(net, prefix, fmt, 4, T, H, W, meta) for fmt in ("onnx", "mindir")}
+
+
+def _tracklets(b=6, t=9, h=H, w=W, seed=0):
+    rng = np.random.default_rng(seed)
+    clips = rng.integers(0, 256, (b, t, h, w, 3), dtype=np.uint8)
+    kp = rng.random((b, t, 17, 3)).astype(np.float32)
+    return clips, kp, ["rgb", "ir", "ir", "rgb", "ir", "rgb"][:b]
+
+
+def test_onnx_and_mindspore_embeddings_agree(tiny_checkpoint, exported):
+    onnx = Embedder(exported["onnx"], "onnx", batch_size=4, **ARCH)
+    mind = Embedder(tiny_checkpoint, "mindspore", batch_size=4, **ARCH, **SMALL)
+    clips, kp, mod = _tracklets()  # 6 tracklets: one full batch of 4 and a padded one
+    a, b = onnx.embed(clips, kp, mod), mind.embed(clips, kp, mod)
+    assert a.shape == (6, 512) and a.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-6)
+    assert np.abs(a - b).max() < 1e-4
+    assert np.abs(a[0] - a[3]).max() > 1e-3  # different tracklets, different embeddings
+    one = onnx.embed(clips[4:5], kp[4:5], mod[4:5])  # batching does not change a tracklet's embedding
+    assert np.abs(one[0] - a[4]).max() < 1e-5
+    codes = onnx.embed(clips, kp, [0 if m == "rgb" else 1 for m in mod])
+    np.testing.assert_array_equal(codes, a)
+    digest = hashlib.sha256(open(exported["onnx"], "rb").read()).hexdigest()[:12]
+    assert onnx.model_id == f"star-r18-full:{digest}"
+
+
+def test_mindir_round_trip(tiny_checkpoint, exported):
+    net = build_inference_net(18, "full", T, weights=tiny_checkpoint, **SMALL)
+    graph = ms.nn.GraphCell(ms.load(exported["mindir"]))
+    clips, kp, mod = tensors(*make_batch(4, seed=11))
+    from_graph = graph(clips, kp, mod).asnumpy()
+    assert from_graph.shape == (4, 512)
+    assert np.abs(from_graph - net(clips, kp, mod).asnumpy()).max() < 1e-5
+    onnx = Embedder(exported["onnx"], "onnx", **ARCH)
+    mindir = Embedder(exported["mindir"], "mindspore", batch_size=4, **ARCH)
+    tracks = _tracklets(4, 4, seed=3)
+    assert np.abs(mindir.embed(*tracks) - onnx.embed(*tracks)).max() < 1e-4
+
+
+@pytest.mark.parametrize("variant", ["baseline", "fg", "sg"])
+def test_every_variant_exports_to_onnx(variant, tmp_path):
+    import onnxruntime as ort
+
+    ms.set_seed(5)
+    net = build_inference_net(18, variant, T, **SMALL)
+    path = export_model(net, str(tmp_path / variant), "onnx", 2, T, H, W)
+    clips, kp, mod = make_batch(2, seed=12)
+    ref = net(*tensors(clips, kp, mod)).asnumpy()
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    out = sess.run(None, dict(zip([i.name for i in sess.get_inputs()], (clips, kp, mod))))[0]
+    assert np.abs(out - ref).max() < 1e-4
+
+
+def test_test_sampler_indices():
+    assert frame_indices(24, 12).tolist() == list(range(0, 24, 2))
+    assert frame_indices(25, 12).tolist() == [0, 3, 6, 9, 12, 15, 18, 21, 24, 24, 24, 24]
+    assert frame_indices(12, 12).tolist() == list(range(12))
+    assert frame_indices(5, 8).tolist() == [0, 1, 2, 3, 4, 4, 4, 4]
+    with pytest.raises(ValueError):
+        frame_indices(0, 4)
+
+
+def test_crops_of_another_size_are_resized(exported):
+    import cv2
+
+    onnx = Embedder(exported["onnx"], "onnx", **ARCH)
+    clips, kp, mod = _tracklets(2, T, 2 * H, 2 * W, seed=4)
+    small = np.stack([[cv2.resize(f, (W, H), interpolation=cv2.INTER_LINEAR) for f in c] for c in clips])
+    np.testing.assert_allclose(onnx.embed(clips, kp, mod), onnx.embed(small, kp, mod), atol=1e-6)
+    x = normalize_clips(small, H, W)
+    assert x.shape == (2, T, 3, H, W) and abs(float(x.mean())) < 0.5
+
+
+def test_clear_errors(tiny_checkpoint, exported, tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        Embedder(str(tmp_path / "absent.onnx"), "onnx", **ARCH)
+    with pytest.raises(ValueError, match="inputs"):  # the ONNX graph holds 4 frames, not 6
+        Embedder(exported["onnx"], "onnx", **{**ARCH, "seq_len": 6})
+    with pytest.raises(ValueError, match="variant=full"):
+        Embedder(exported["onnx"], "onnx", **{**ARCH, "variant": "sg"})
+    with pytest.raises(RuntimeError, match="mindspore_lite"):
+        Embedder(exported["mindir"], "lite", **ARCH)
+    with pytest.raises(ValueError, match="backend"):
+        Embedder(exported["onnx"], "tensorrt", **ARCH)
+    wider = save_weights(build_star(18, "full", seq_len=T, **{**SMALL, "lstm_hidden": 16}),
+                         str(tmp_path / "wider.ckpt"))
+    with pytest.raises(CheckpointError, match="fg.lstm"):
+        Embedder(wider, "mindspore", **ARCH, **SMALL)
+    with pytest.raises(CheckpointError, match=r"missing from checkpoint: kl_fc.bias, .*sg\.bn"):
+        Embedder(save_weights(build_star(18, "fg", seq_len=T, **SMALL), str(tmp_path / "fg.ckpt")),
+                 "mindspore", **ARCH, **SMALL)
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError):
+        Embedder(str(tmp_path / "junk.ckpt"), "mindspore", **ARCH, **SMALL)
+    onnx = Embedder(exported["onnx"], "onnx", **ARCH)
+    clips, kp, mod = _tracklets(2, T)
+    with pytest.raises(ValueError, match="uint8"):
+        onnx.embed(clips.astype(np.float32), kp, mod)
+    with pytest.raises(ValueError, match="keypoints"):
+        onnx.embed(clips, kp[:, :, :13], mod)
+    with pytest.raises(ValueError, match="modality"):
+        onnx.embed(clips, kp, ["rgb", "thermal"])
+
+
+def test_a_list_of_tracklets_of_different_lengths_and_sizes(exported):
+    onnx = Embedder(exported["onnx"], "onnx", **ARCH)
+    long_, _, _ = _tracklets(1, 24, seed=6)
+    short, _, _ = _tracklets(1, 3, 2 * H, W, seed=7)
+    rng = np.random.default_rng(8)
+    kp_long, kp_short = rng.random((24, 17, 3)).astype(np.float32), rng.random((3, 17, 3)).astype(np.float32)
+    both = onnx.embed([long_[0], short[0]], [kp_long, kp_short], ["rgb", "ir"])
+    assert both.shape == (2, 512)
+    np.testing.assert_allclose(both[0], onnx.embed(long_, kp_long[None], ["rgb"])[0], atol=1e-6)
+    np.testing.assert_allclose(both[1], onnx.embed(short, kp_short[None], ["ir"])[0], atol=1e-6)
+
+
+def test_the_onnx_embedder_does_not_import_mindspore(exported):
+    # Processes that run MediaPipe cannot import MindSpore (clashing protobuf descriptors): ONNX must not need it.
+    import subprocess
+    import sys
+
+    code = (f"import sys, numpy as np; from reid.infer import Embedder; "
+            f"e = Embedder({exported['onnx']!r}, 'onnx', depth=18, variant='full', seq_len={T}, height={H}, "
+            f"width={W}); v = e.embed(np.zeros((1, {T}, {H}, {W}, 3), np.uint8), "
+            f"np.zeros((1, {T}, 17, 3), np.float32), ['ir']); "
+            f"print(v.shape, 'mindspore' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "False" and "(1, 512)" in out.stdout

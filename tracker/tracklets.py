@@ -1,0 +1,132 @@
+"""Per-track windows of T frames (crops + keypoints) cut into wire Tracklets.
+
+Windows start every `stride` frames of a track (stride < length overlaps, stride > length skips frames, and
+skipped frames need no pose: ask wants() first). Pose may be estimated on every `pose_every`-th frame of a
+window only (ask wants_pose()); the frames between get keypoints interpolated in crop coordinates, which
+move with the person, so a walking skeleton stays plausible at a fraction of the cost. A track that ends, or a flush, emits what it holds as a
+shorter window padded to T with invalid frames, if it holds at least `min_frames`. Buffers live only as long
+as their track, so memory is bounded by the number of live tracks."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from starreid.wire import Tracklet, encode_crops
+
+
+@dataclass
+class _Buffer:
+    indices: list[int] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    crops: list[bytes] = field(default_factory=list)
+    keypoints: list[np.ndarray | None] = field(default_factory=list)  # None: pose not estimated
+    skip: int = 0  # frames still to skip before the next window starts (stride > length)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def drop(self, n: int) -> None:
+        for seq in (self.indices, self.times, self.crops, self.keypoints):
+            del seq[:n]
+
+
+class TrackletBuilder:
+    def __init__(self, camera: str, modality: str, length: int = 24, stride: int = 24, min_frames: int = 8,
+                 min_joints: int = 4, jpeg_quality: int = 90, pose_every: int = 1):
+        if length < 1 or stride < 1 or pose_every < 1 or not 1 <= min_frames <= length:
+            raise ValueError("need length, stride, pose_every >= 1 and 1 <= min_frames <= length")
+        self.camera, self.modality = camera, modality
+        self.length, self.stride, self.min_frames = length, stride, min_frames
+        self.min_joints, self.jpeg_quality, self.pose_every = min_joints, jpeg_quality, pose_every
+        self._buffers: dict[int, _Buffer] = {}
+
+    def wants(self, track_id: int) -> bool:
+        """Whether the next frame of this track goes into a window (else skip its crop and pose)."""
+        buf = self._buffers.get(track_id)
+        return buf is None or buf.skip == 0
+
+    def wants_pose(self, track_id: int) -> bool:
+        """Whether the next frame's pose should be estimated (others are interpolated at the cut)."""
+        buf = self._buffers.get(track_id)
+        pos = len(buf) if buf is not None else 0
+        return pos % self.pose_every == 0 or pos == self.length - 1
+
+    def add(self, track_id: int, index: int, timestamp: float, crop: np.ndarray,
+            keypoints: np.ndarray | None) -> Tracklet | None:
+        """One frame of a track: crop (H, W, 3) uint8 RGB, keypoints (17, 3) normalised to the crop, or None
+        when pose was not estimated for this frame."""
+        buf = self._buffers.setdefault(track_id, _Buffer())
+        if buf.skip:
+            buf.skip -= 1
+            return None
+        buf.indices.append(index)
+        buf.times.append(timestamp)
+        buf.crops.append(encode_crops(crop[None], self.jpeg_quality)[0])
+        buf.keypoints.append(None if keypoints is None else np.asarray(keypoints, np.float32))
+        if len(buf) < self.length:
+            return None
+        tracklet = self._cut(track_id, buf, self.length)
+        if self.stride >= self.length:
+            buf.drop(self.length)
+            buf.skip = self.stride - self.length
+        else:
+            buf.drop(self.stride)
+        return tracklet
+
+    def end(self, track_id: int) -> Tracklet | None:
+        """The track is gone: emit its partial window (padded) if long enough, and free its buffer."""
+        buf = self._buffers.pop(track_id, None)
+        if buf is None or len(buf) < self.min_frames:
+            return None
+        return self._cut(track_id, buf, len(buf))
+
+    def flush(self) -> list[Tracklet]:
+        out = [self.end(track_id) for track_id in list(self._buffers)]
+        return [t for t in out if t is not None]
+
+    @property
+    def buffered_frames(self) -> int:
+        return sum(len(b) for b in self._buffers.values())
+
+    @property
+    def tracks(self) -> int:
+        return len(self._buffers)
+
+    def _cut(self, track_id: int, buf: _Buffer, n: int) -> Tracklet:
+        pad = self.length - n
+        crops = buf.crops[:n] + [buf.crops[n - 1]] * pad  # padding repeats the last crop, marked invalid
+        keypoints = np.zeros((self.length, 17, 3), np.float32)
+        keypoints[:n] = interpolate(buf.keypoints[:n])
+        valid = np.zeros(self.length, bool)
+        valid[:n] = (keypoints[:n, :, 2] > 0).sum(axis=1) >= self.min_joints
+        return Tracklet(id=f"{self.camera}:{track_id}:{buf.indices[0]}", camera=self.camera,
+                        modality=self.modality, track_id=int(track_id), start_ts=float(buf.times[0]),
+                        end_ts=float(buf.times[n - 1]), keypoints=keypoints, valid=valid, crops=crops)
+
+
+def interpolate(keypoints: list[np.ndarray | None]) -> np.ndarray:
+    """(T, 17, 3) from T entries where None means not estimated: linear in x, y between the nearest estimated
+    frames, score the smaller of the two (a joint missing on either side stays missing); the ends copy the
+    nearest estimate. With no estimate at all, every joint is missing."""
+    n = len(keypoints)
+    known = [i for i, k in enumerate(keypoints) if k is not None]
+    out = np.zeros((n, 17, 3), np.float32)
+    if not known:
+        return out
+    for i in known:
+        out[i] = keypoints[i]
+    for i in range(n):
+        if keypoints[i] is not None:
+            continue
+        before = max((k for k in known if k < i), default=None)
+        after = min((k for k in known if k > i), default=None)
+        if before is None or after is None:
+            out[i] = out[after if before is None else before]
+            continue
+        w = (i - before) / (after - before)
+        a, b = out[before], out[after]
+        out[i, :, :2] = (1 - w) * a[:, :2] + w * b[:, :2]
+        out[i, :, 2] = np.minimum(a[:, 2], b[:, 2])
+        out[i, out[i, :, 2] <= 0] = 0.0
+    return out

@@ -1,0 +1,110 @@
+"""The camera worker loop: source -> pipeline -> (optional embedder) -> sender, with metrics.
+
+Runs until the stop event is set (SIGTERM) or a file source ends; either way it flushes the tracklets it
+holds. An unreadable source is counted and retried with backoff; it never ends the process."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from starreid import metrics
+from streams.backoff import Backoff
+from streams.files import SourceError
+from tracker.pipeline import CameraPipeline
+from tracker.sender import TrackletSender
+
+log = logging.getLogger(__name__)
+LABELS = ("camera", "modality")
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class WorkerMetrics:
+    def __init__(self, camera: str, modality: str):
+        def lab(metric):
+            return metric.labels(camera=camera, modality=modality)
+
+        self.frames = lab(metrics.counter("starreid_worker_frames_processed_total", "frames through the pipeline", LABELS))
+        self.frame_latency = lab(metrics.histogram("starreid_worker_frame_latency_seconds", "time per frame",
+                                                   LABELS, LATENCY_BUCKETS))
+        self.stage = {s: lab(metrics.histogram(f"starreid_tracker_{s}_latency_seconds", f"{s} time per call",
+                                               LABELS, LATENCY_BUCKETS)) for s in ("detect", "pose", "track")}
+        self.embed = lab(metrics.histogram("starreid_worker_embed_latency_seconds", "embedding time per tracklet",
+                                           LABELS, LATENCY_BUCKETS))
+        self.active = lab(metrics.gauge("starreid_tracker_active_tracks", "tracks currently followed", LABELS))
+        self.emitted = lab(metrics.counter("starreid_worker_tracklets_emitted_total", "tracklets cut", LABELS))
+        self.sent = lab(metrics.counter("starreid_worker_tracklets_sent_total", "tracklets handed to ZeroMQ", LABELS))
+        self.send_errors = lab(metrics.counter("starreid_worker_send_errors_total",
+                                               "tracklets not encoded or not delivered", LABELS))
+        self.queue = lab(metrics.gauge("starreid_worker_send_queue_depth", "tracklets waiting to be sent", LABELS))
+        self.source_errors = lab(metrics.counter("starreid_worker_source_errors_total",
+                                                 "source failures (unreadable file or folder)", LABELS))
+        self.frame_errors = lab(metrics.counter("starreid_worker_frame_errors_total",
+                                                "frames that failed in the pipeline (skipped)", LABELS))
+
+
+class Worker:
+    def __init__(self, source, pipeline: CameraPipeline, sender: TrackletSender, camera: str, modality: str,
+                 embed: Callable | None = None, flush_timeout: float = 10.0, retry_max: float = 5.0):
+        self.source, self.pipeline, self.sender, self.embed = source, pipeline, sender, embed
+        self.camera, self.flush_timeout = camera, flush_timeout
+        self.metrics = WorkerMetrics(camera, modality)
+        pipeline.observe = lambda stage, seconds: self.metrics.stage[stage].observe(seconds)
+        sender.on_sent = lambda t: self.metrics.sent.inc()
+        sender.on_error = lambda t, exc: self.metrics.send_errors.inc()
+        self._retry = Backoff(0.5, retry_max)
+        self.emitted = 0
+
+    def run(self, stop: threading.Event) -> int:
+        try:
+            while not stop.is_set():
+                try:
+                    self._consume(stop)
+                except SourceError as exc:
+                    self.metrics.source_errors.inc()
+                    log.error("%s (retrying)", exc)
+                    stop.wait(self._retry.next_delay())
+                    continue
+                if not self.source.live:
+                    log.info("camera %s: source ended", self.camera)
+                    break
+        finally:
+            done = threading.Event()
+            done.set()  # shutting down: wait at most flush_timeout for room in the queue
+            self._publish(self.pipeline.flush(), done)
+            self.source.close()
+            self.sender.close(self.flush_timeout)
+            self.metrics.queue.set(0)
+            log.info("camera %s: stopped after %d tracklets (%d sent, %d undelivered)", self.camera,
+                     self.emitted, self.sender.sent, self.sender.lost)
+        return 0
+
+    def _consume(self, stop: threading.Event) -> None:
+        for frame in self.source.frames(stop):
+            start = time.perf_counter()
+            try:
+                tracklets = self.pipeline.process(frame)
+            except Exception:  # one bad frame must not end the camera
+                self.metrics.frame_errors.inc()
+                log.exception("camera %s: frame %d failed", self.camera, frame.index)
+                continue
+            self.metrics.frames.inc()
+            self.metrics.frame_latency.observe(time.perf_counter() - start)
+            self.metrics.active.set(len(self.pipeline.views))
+            self._retry.reset()
+            self._publish(tracklets, stop)
+
+    def _publish(self, tracklets, stop: threading.Event | None) -> None:
+        for tracklet in tracklets:
+            if self.embed is not None:
+                start = time.perf_counter()
+                try:
+                    tracklet.embedding = self.embed(tracklet)
+                except Exception:  # published without an embedding: the gallery can embed it centrally
+                    log.exception("camera %s: embedding %s failed", self.camera, tracklet.id)
+                self.metrics.embed.observe(time.perf_counter() - start)
+            self.emitted += 1
+            self.metrics.emitted.inc()
+            self.sender.put(tracklet, stop, grace=self.flush_timeout)
+            self.metrics.queue.set(self.sender.depth)
