@@ -9,7 +9,7 @@ Query: ExemplarIndex (PCA + IVF, re-scored with the full vectors) holding N iden
 queries are fresh observations of random gallery identities; single-query latency p50/p99 for top-10 and
 recall@1 against exact full-dimension search. Reference: exact single-query search in the same run.
 
-    python bench/bench_gallery.py                      # all (about 10 minutes on 2 cores)
+    python bench/bench_gallery.py                      # all (8-10 minutes on 2 cores, ~8 GiB peak memory)
     python bench/bench_gallery.py --skip-query --tracklets 5000
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _tracklet(tid, vec, camera, modality, t, model):
                          keypoints=kp, valid=np.ones(24, bool), embedding=wire.Embedding(vec, model))
 
 
-def bench_ingest(n: int, identities: int, dim: int, workdir: Path) -> dict:
+def bench_ingest(n: int, identities: int, dim: int, workdir: Path, batch_size: int = 256) -> dict:
     import yaml
     import zmq
 
@@ -67,7 +67,7 @@ def bench_ingest(n: int, identities: int, dim: int, workdir: Path) -> dict:
         r.delete(ref_keys.log)
         tracklets, events = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
         cfg = {"kind": "deployment", "cameras": [{"id": "cam0", "source": "/dev/null", "modality": "rgb"}],
-               "gallery": {"thresholds": THRESHOLDS}, "redis": {"url": srv.url, "key_prefix": "bench"},
+               "gallery": {"thresholds": THRESHOLDS, "batch_size": batch_size}, "redis": {"url": srv.url, "key_prefix": "bench"},
                "zmq": {"tracklets": tracklets, "events": events},
                "metrics": {"gallery_port": 0}, "logging": {"level": "WARNING"}}
         (workdir / "gallery.yaml").write_text(yaml.safe_dump(cfg))
@@ -170,6 +170,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tracklets", type=int, default=20_000, help="tracklets sent in the ingest benchmark")
     ap.add_argument("--identities", type=int, default=1_000, help="people behind the ingest tracklets")
+    ap.add_argument("--batch-size", type=int, default=256, help="the gallery's batch_size")
     ap.add_argument("--dim", type=int, default=2048, help="embedding dimension")
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="gallery sizes to query")
     ap.add_argument("--queries", type=int, default=2000, help="timed single queries per size")
@@ -182,7 +183,8 @@ def main() -> int:
     results = {}
     if not args.skip_ingest:
         with tempfile.TemporaryDirectory() as tmp:
-            res = results["ingest"] = bench_ingest(args.tracklets, args.identities, args.dim, Path(tmp))
+            res = results["ingest"] = bench_ingest(args.tracklets, args.identities, args.dim, Path(tmp),
+                                                   args.batch_size)
         print(f"ingest: {res['rate_per_s']:.0f} tracklets/s ({res['ratio_to_reference']:.2f} x pipelined XADD "
               f"at {res['reference_xadd_per_s']:.0f}/s; goal 2000/s), purity {res['purity']:.3f}, "
               f"completeness {res['completeness']:.3f} ({res['identities_found']} found for {args.identities}); "

@@ -35,6 +35,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
+# pip's build output is kept in a log and shown only when something fails.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+pip_install() {
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$@" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+}
+pip_install --upgrade pip
+pip_install -e ".${extras}"
 echo "setup: ready ($(.venv/bin/python --version), starreid in .venv)"

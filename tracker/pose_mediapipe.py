@@ -16,6 +16,10 @@ class MediaPipePose:
                  min_detection_confidence: float = 0.5, upscale_to: int = 256):
         """min_visibility: joints MediaPipe rates less visible than this are reported missing (score 0).
         upscale_to: crops shorter than this many pixels are enlarged first (small crops lose the detector)."""
+        import os
+
+        # MediaPipe's C++ side logs several warnings per graph to stderr; keep daemon logs readable.
+        os.environ.setdefault("GLOG_minloglevel", "2")
         import mediapipe as mp  # heavy; imported only when a pose estimator is built
 
         self.min_visibility = min_visibility

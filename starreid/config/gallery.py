@@ -22,7 +22,8 @@ class GalleryConfig(Section):
     thresholds: ThresholdsConfig = ThresholdsConfig()
     exemplars_per_identity: int = Field(default=8, ge=1, description="exemplars kept per identity and modality")
     novelty: float = Field(default=0.9, ge=-1, le=1,
-                           description="a matched embedding closer than this to an exemplar is merged into it")
+                           description="a matched embedding less similar than this to every exemplar of its "
+                                       "modality becomes a new one while there is room; else it is merged")
     candidates: int = Field(default=32, ge=1, description="nearest exemplars examined per tracklet")
     exact_below: int = Field(default=4096, ge=1, description="exact search below this many exemplars per model; "
                              "approximate (PCA + IVF, re-scored exactly) above")

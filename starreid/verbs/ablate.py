@@ -25,12 +25,10 @@ def run(args: argparse.Namespace) -> int:
     import yaml
 
     from reid.train.ablation import VARIANTS, bar_plot, chance_level, markdown_table, run_one, summarise
-    from starreid.config import ConfigError, load_config
+    from starreid.verbs import load_config_or_report
 
-    try:
-        cfg = load_config(args.config, kind="train")
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    cfg = load_config_or_report(args.config, kind="train")
+    if cfg is None:
         return 1
     variants = args.variants or list(VARIANTS)
     unknown = sorted(set(variants) - set(VARIANTS))

@@ -38,12 +38,10 @@ def run(args: argparse.Namespace) -> int:
 
     settings = {}
     if args.config:
-        from starreid.config import ConfigError, load_config
+        from starreid.verbs import load_config_or_report
 
-        try:
-            cfg = load_config(args.config)
-        except ConfigError as exc:
-            print(exc, file=sys.stderr)
+        cfg = load_config_or_report(args.config)
+        if cfg is None:
             return 2
         settings = cfg.tracker.model_dump(exclude={"queue_size", "flush_timeout_s"})
         settings.update(height=cfg.model.height, width=cfg.model.width)

@@ -48,13 +48,12 @@ def run(args: argparse.Namespace) -> int:
     from starreid.config.model import ModelConfig
 
     if args.config:
-        from starreid.config import ConfigError, load_config
+        from starreid.verbs import load_config_or_report
 
-        try:
-            model = load_config(args.config).model
-        except ConfigError as exc:
-            print(exc, file=sys.stderr)
+        cfg = load_config_or_report(args.config)
+        if cfg is None:
             return 1
+        model = cfg.model
     else:
         model = ModelConfig()
     arch = {k: getattr(args, k) if getattr(args, k) is not None else getattr(model, k) for k in _ARCH}

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 
 def register(subparsers) -> None:
@@ -19,12 +18,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from starreid.config import ConfigError, load_config
+    from starreid.verbs import load_config_or_report
 
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    cfg = load_config_or_report(args.config)
+    if cfg is None:
         return 1
     from starreid.verbs.gallery import redis_kwargs, redis_url
     from storage.connect import connect

@@ -78,12 +78,10 @@ def make_embed(mcfg):
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from starreid.config import ConfigError, load_config
+    from starreid.verbs import load_config_or_report
 
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    cfg = load_config_or_report(args.config)
+    if cfg is None:
         return 1
     # One loop does the gallery's work on small batches: thread hand-offs in BLAS and OpenMP cost more than
     # they save on a shared machine (measured: a single add to the IVF took 5 ms with 2 busy threads, 0.04 ms

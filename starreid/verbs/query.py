@@ -25,12 +25,10 @@ def _when(ts: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from starreid.config import ConfigError, load_config
+    from starreid.verbs import load_config_or_report
 
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    cfg = load_config_or_report(args.config)
+    if cfg is None:
         return 1
     from starreid.verbs.gallery import redis_kwargs, redis_url
     from storage import query

@@ -6,7 +6,6 @@ Data-parallel: msrun --worker_num=N --local_worker_num=N --master_addr=127.0.0.1
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(subparsers) -> None:
@@ -24,12 +23,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from starreid.config import ConfigError, load_config
+    from starreid.verbs import load_config_or_report
 
-    try:
-        cfg = load_config(args.config, kind="train")
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    cfg = load_config_or_report(args.config, kind="train")
+    if cfg is None:
         return 1
     from reid.train.loop import train
 
