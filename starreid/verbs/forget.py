@@ -23,14 +23,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config_or_report(args.config)
     if cfg is None:
         return 1
-    from starreid.verbs.gallery import redis_kwargs, redis_url
-    from storage.connect import connect
-    from storage.keys import Keys
+    from starreid.verbs.gallery import gallery_redis
     from storage.query import forget
 
-    with redis_url(cfg.redis, start=False) as url:
-        client = connect(url, **redis_kwargs(cfg.redis))
-        keys = Keys(cfg.redis.key_prefix)
+    with gallery_redis(cfg.redis) as (client, keys):
         known = bool(client.exists(keys.identity(args.identity)))
         result = forget(client, keys, args.identity, wait_s=args.wait)
     print(json.dumps({"identity": args.identity, "existed": known, **result}))

@@ -48,6 +48,17 @@ def redis_url(rcfg, start: bool):
         yield server.url
 
 
+@contextlib.contextmanager
+def gallery_redis(rcfg):
+    """(client, keys) for reading or erasing the gallery's state: the running gallery's Redis, or the embedded
+    server started just for this command."""
+    from storage.connect import connect
+    from storage.keys import Keys
+
+    with redis_url(rcfg, start=False) as url:
+        yield connect(url, **redis_kwargs(rcfg)), Keys(rcfg.key_prefix)
+
+
 def make_embed(mcfg):
     """embed(tracklet) -> Embedding from the configured model, loaded on first use; None without weights."""
     if not mcfg.weights:

@@ -30,14 +30,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config_or_report(args.config)
     if cfg is None:
         return 1
-    from starreid.verbs.gallery import redis_kwargs, redis_url
+    from starreid.verbs.gallery import gallery_redis
     from storage import query
-    from storage.connect import connect
-    from storage.keys import Keys
 
-    with redis_url(cfg.redis, start=False) as url:
-        client = connect(url, **redis_kwargs(cfg.redis))
-        keys = Keys(cfg.redis.key_prefix)
+    with gallery_redis(cfg.redis) as (client, keys):
         if args.identity is None:
             rows = query.list_identities(client, keys, args.limit)
             if args.json:
