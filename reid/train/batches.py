@@ -22,6 +22,12 @@ class Batch:
     camids: np.ndarray  # (B,) int32
 
 
+def _stack(samples) -> Batch:
+    """Per-sample (clip, keypoints, modality, label, camid) tuples -> one Batch."""
+    dtypes = (np.float32, np.float32, np.int32, np.int32, np.int32)
+    return Batch(*(np.stack([s[i] for s in samples]).astype(dt) for i, dt in enumerate(dtypes)))
+
+
 class TrainBatches:
     """One epoch = one pass of the PK sampler; each batch holds P identities x K tracklets x 2 modalities."""
 
@@ -45,9 +51,7 @@ class TrainBatches:
         return frames, keypoints, MODALITY_CODE[record.modality], self.labels[record.pid], record.camid
 
     def _load(self, indices: np.ndarray, seeds: np.ndarray) -> Batch:
-        samples = list(self.pool.map(self._sample, indices, seeds))
-        return Batch(*(np.stack([s[i] for s in samples]).astype(dt) for i, dt in
-                       enumerate((np.float32, np.float32, np.int32, np.int32, np.int32))))
+        return _stack(list(self.pool.map(self._sample, indices, seeds)))
 
     def epoch(self, rng: np.random.Generator):
         """Yields Batches; the next one loads while the caller trains on the current one."""
@@ -82,6 +86,4 @@ def eval_batches(root, records, skeletons, seq_len: int, height: int, width: int
 
     with ThreadPoolExecutor(threads) as pool:
         for start in range(0, len(records), batch):
-            samples = list(pool.map(load, records[start:start + batch]))
-            yield Batch(*(np.stack([s[i] for s in samples]).astype(dt) for i, dt in
-                          enumerate((np.float32, np.float32, np.int32, np.int32, np.int32))))
+            yield _stack(list(pool.map(load, records[start:start + batch])))

@@ -1,7 +1,6 @@
 """`starreid eval`: CMC / mAP / mINP under the HITSZ-VCM protocol from saved features."""
 from __future__ import annotations
 
-import argparse
 
 
 def register(subparsers) -> None:

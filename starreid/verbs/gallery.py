@@ -63,27 +63,10 @@ def make_embed(mcfg):
     """embed(tracklet) -> Embedding from the configured model, loaded on first use; None without weights."""
     if not mcfg.weights:
         return None
-    state = {}
+    from starreid.embedding import tracklet_embedder
 
-    def embed(tracklet):
-        import numpy as np
-
-        from starreid.wire import Embedding, decode_crops
-
-        if "model" not in state:
-            from reid.infer import Embedder
-
-            state["model"] = Embedder(mcfg.weights, backend=mcfg.backend, device=mcfg.device, depth=mcfg.depth,
-                                      variant=mcfg.variant, seq_len=mcfg.seq_len, height=mcfg.height,
-                                      width=mcfg.width, batch_size=mcfg.batch_size)
-        if tracklet.crops is None:
-            raise ValueError("tracklet has neither crops nor an embedding")
-        model = state["model"]
-        clips = decode_crops(tracklet.crops)[None]
-        vec = model.embed(clips, tracklet.keypoints[None], [tracklet.modality])[0]
-        return Embedding(np.asarray(vec, np.float32), model.model_id)
-
-    return embed
+    return tracklet_embedder(mcfg.weights, mcfg.backend, mcfg.device, mcfg.depth, mcfg.variant, mcfg.seq_len,
+                             mcfg.height, mcfg.width, mcfg.batch_size, lazy=True)
 
 
 def run(args: argparse.Namespace) -> int:

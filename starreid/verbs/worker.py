@@ -16,25 +16,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def make_embedder(weights: str, backend: str, device: str, depth: int, variant: str, seq_len: int,
-                  height: int, width: int, batch_size: int):
-    """tracklet -> wire.Embedding with the STAR Embedder (imported only when weights are configured)."""
-    import numpy as np
-
-    from reid.infer import Embedder
-    from starreid.wire import Embedding, decode_crops
-
-    embedder = Embedder(weights, backend=backend, device=device, depth=depth, variant=variant, seq_len=seq_len,
-                        height=height, width=width, batch_size=batch_size)
-
-    def embed(tracklet):
-        clips = decode_crops(tracklet.crops)[None]
-        vector = embedder.embed(clips, tracklet.keypoints[None], [tracklet.modality])[0]
-        return Embedding(np.asarray(vector, np.float32), embedder.model_id)
-
-    return embed
-
-
 def run(args: argparse.Namespace) -> int:
     import logging
     import signal
@@ -64,9 +45,11 @@ def run(args: argparse.Namespace) -> int:
     log.info("camera %s: metrics on %s", cam.id, server.url)
     embed = None
     if cfg.model.weights:  # before the pose model loads: MindSpore cannot be imported after MediaPipe
+        from starreid.embedding import tracklet_embedder
+
         m = cfg.model
-        embed = make_embedder(m.weights, m.backend, m.device, m.depth, m.variant, m.seq_len, m.height, m.width,
-                              m.batch_size)
+        embed = tracklet_embedder(m.weights, m.backend, m.device, m.depth, m.variant, m.seq_len, m.height,
+                                  m.width, m.batch_size)
     t = cfg.tracker
     pipeline = build_pipeline(cam.id, cam.modality, height=cfg.model.height, width=cfg.model.width,
                               **t.model_dump(exclude={"queue_size", "flush_timeout_s"}))

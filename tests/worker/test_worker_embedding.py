@@ -36,9 +36,10 @@ def onnx_weights(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_embedder_adapter_fills_tracklet_embeddings(onnx_weights):
-    from starreid.verbs.worker import make_embedder
+    from reid.infer import Embedder
+    from starreid.embedding import tracklet_embedder
 
-    embed = make_embedder(onnx_weights, "onnx", "CPU", 18, "full", 12, H, W, 1)
+    embed = tracklet_embedder(onnx_weights, "onnx", "CPU", 18, "full", 12, H, W, 1)
     builder = TrackletBuilder("cam0", "ir", length=24)
     rng = np.random.default_rng(0)
     tracklet = None
@@ -52,3 +53,7 @@ def test_embedder_adapter_fills_tracklet_embeddings(onnx_weights):
     assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
     back = wire.decode(wire.encode(tracklet))
     assert np.allclose(back.embedding.vector, vector)
+    # decoding only the sampled crops gives what the Embedder computes from the whole decoded tracklet
+    whole = Embedder(onnx_weights, "onnx", depth=18, variant="full", seq_len=12, height=H, width=W, batch_size=1)
+    reference = whole.embed(wire.decode_crops(tracklet.crops)[None], tracklet.keypoints[None], ["ir"])[0]
+    np.testing.assert_allclose(vector, reference, atol=1e-6)

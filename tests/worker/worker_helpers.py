@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,9 @@ from pathlib import Path
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from storage.redis_server import free_port  # noqa: F401  (re-exported for the worker tests)
+
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(path: Path, source: str, tracklets_port: int, metrics_port: int, modality: str = "rgb",
