@@ -1,8 +1,11 @@
 """The gallery daemon: PULL tracklets -> durable log (Redis Stream) -> resolve -> commit + ack -> events.
 
-One loop, one thread. A tracklet is acknowledged in the same MULTI/EXEC that commits its resolution, so a
-crash replays exactly the unacknowledged entries, and tracklet ids make a replay or a sender's retry a no-op
-(the stored event is published again instead). Any Redis failure rebuilds the in-memory state from Redis.
+Two threads, each with its own Redis connection, meeting only at the log: ingest (receive, validate, XADD)
+and resolution (read the log, resolve, commit). Each spends much of its time waiting on Redis or in faiss,
+which release the GIL, so they overlap. A tracklet is acknowledged in the same MULTI/EXEC that commits its
+resolution, so a crash replays exactly the unacknowledged entries, and tracklet ids make a replay or a
+sender's retry a no-op (the stored event is published again instead). Any Redis failure rebuilds the
+resolution state from Redis; ingest just retries, receiving nothing meanwhile (back-pressure).
 """
 from __future__ import annotations
 
@@ -50,7 +53,8 @@ class GalleryService:
         self._pub.bind(events_endpoint)
         self.tracklets_endpoint = self._pull.getsockopt_string(zmq.LAST_ENDPOINT)
         self.events_endpoint = self._pub.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.client: redis.Redis | None = None
+        self.client: redis.Redis | None = None  # resolution's connection
+        self._ingest_client: redis.Redis | None = None  # the ingest thread's
         self.resolver: Resolver | None = None
         self._held: list[tuple[str, bytes, wire.Tracklet]] = []  # received, not yet in the log
         self._decoded: dict[bytes, wire.Tracklet] = {}  # log entry id -> its message, decoded at ingest
@@ -58,6 +62,9 @@ class GalleryService:
         self._broken = True  # (re)load state before the first step
         self._backoff = 0.05
         self._house: Housekeeper | None = None
+        self._ingest_stop = threading.Event()
+        self._ingest_error: Exception | None = None
+        self._ingest_thread = threading.Thread(target=self._ingest_loop, name="gallery-ingest", daemon=True)
 
     # ------------------------------------------------------------ lifecycle
     def request_stop(self) -> None:
@@ -66,9 +73,14 @@ class GalleryService:
     def run(self) -> None:
         """Serve until request_stop(), then drain: log what ZeroMQ holds, resolve the log, close."""
         log.info("gallery: tracklets on %s, events on %s", self.tracklets_endpoint, self.events_endpoint)
-        while not self._stop.is_set():
-            self._guarded(self._step)
-        self._drain()
+        self._ingest_thread.start()
+        try:
+            while not self._stop.is_set():
+                self._guarded(self._step)
+        finally:
+            self._drain()
+        if self._ingest_error is not None:  # exit non-zero: the supervisor restarts the gallery
+            raise RuntimeError("the gallery's ingest thread failed") from self._ingest_error
 
     def _guarded(self, step: Callable[[], int]) -> int | None:
         try:
@@ -84,6 +96,39 @@ class GalleryService:
             time.sleep(self._backoff)
             self._backoff = min(2.0, self._backoff * 2)
             return None
+
+    def _ingest_loop(self) -> None:
+        try:
+            self._ingest_until_stopped()
+        except Exception as exc:  # unexpected: stop the whole service rather than serve without ingest
+            log.exception("ingest failed; stopping the gallery")
+            self._ingest_error = exc
+            self._stop.set()
+            self._pull.close(linger=0)
+
+    def _ingest_until_stopped(self) -> None:
+        """ZeroMQ -> log until stopped, then what ZeroMQ still holds (for half the drain time)."""
+        backoff = 0.05
+        stop_taking = None
+        while True:
+            if self._ingest_stop.is_set() and stop_taking is None:
+                stop_taking = time.monotonic() + self.drain_timeout_s / 2  # senders that keep sending keep the rest
+            try:
+                if self._ingest_client is None:
+                    self._ingest_client = self._connect()
+                got = self._ingest(0 if stop_taking is not None else 50)
+                backoff = 0.05
+            except RETRYABLE as exc:
+                M.REDIS_ERRORS.inc()
+                log.warning("ingest: redis unavailable (%s); retrying in %.2f s", exc, backoff)
+                time.sleep(backoff)
+                backoff, got = min(2.0, backoff * 2), None
+            if stop_taking is not None and (time.monotonic() > stop_taking or (got == 0 and not self._held)):
+                break
+        if self._held:
+            log.warning("%d received tracklets could not be logged (redis unavailable); their senders resend them",
+                        len(self._held))
+        self._pull.close(linger=0)  # senders keep what they have not sent for the next gallery
 
     def _recover(self) -> None:
         """(Re)connect and rebuild the resolver from Redis: in-memory state never outlives a failed commit."""
@@ -103,18 +148,12 @@ class GalleryService:
 
     def _drain(self) -> None:
         deadline = time.monotonic() + self.drain_timeout_s
-        stop_taking = time.monotonic() + self.drain_timeout_s / 2  # senders that keep sending keep the rest
-        while time.monotonic() < stop_taking:
-            got = self._guarded(lambda: self._ingest(0))
-            if got == 0 and not self._held:
-                break
-        if self._held:
-            log.warning("%d received tracklets could not be logged (redis unavailable); their senders resend them",
-                        len(self._held))
-        self._pull.close(linger=0)  # senders keep what they have not sent for the next gallery
+        self._ingest_stop.set()
         while time.monotonic() < deadline:
-            if self._guarded(self._process) == 0:
+            ingesting = self._ingest_thread.is_alive()
+            if self._guarded(self._process) == 0 and not ingesting:
                 break
+        self._ingest_thread.join(max(0.0, deadline - time.monotonic()) + 1.0)
         if self.client is not None and not self._broken:
             try:
                 self.client.delete(self.keys.alive)
@@ -125,13 +164,13 @@ class GalleryService:
 
     # ------------------------------------------------------------ the loop
     def _step(self) -> int:
-        busy = self._ingest(0 if self._pending_mode else 20)
-        busy += self._process()
+        busy = self._process(block_ms=20)
         self._house.tick(time.time())
         return busy
 
     def _ingest(self, timeout_ms: int) -> int:
-        """Move what ZeroMQ holds into the log; while Redis is down nothing more is received (back-pressure)."""
+        """Move what ZeroMQ holds into the log; while Redis is down nothing more is received (back-pressure).
+        Runs on the ingest thread, with its own connection."""
         got = 0
         if not self._held and self._pull.poll(timeout_ms):
             while got < self.batch_size:
@@ -142,12 +181,11 @@ class GalleryService:
                 got += 1
                 self._accept(raw)
         if self._held:
-            ids = durable.append(self.client, self.keys, [(tid, raw) for tid, raw, _ in self._held])
-            if len(self._decoded) > 8 * self.batch_size:  # a bound; entries are read back a batch later
-                self._decoded.clear()
+            ids = durable.append(self._ingest_client, self.keys, [(tid, raw) for tid, raw, _ in self._held])
             for eid, (_, _, msg) in zip(ids, self._held):
                 M.RECEIVED.labels(msg.camera, msg.modality).inc()
-                self._decoded[eid] = msg  # saves decoding it again when it is read back from the log
+                if len(self._decoded) < 8 * self.batch_size:  # a bound: past it, resolution decodes again
+                    self._decoded[eid] = msg  # saves decoding it again when it is read back from the log
             self._held = []
         return got
 
@@ -167,11 +205,13 @@ class GalleryService:
             return
         self._held.append((msg.id, raw, msg))
 
-    def _process(self) -> int:
+    def _process(self, block_ms: int | None = None) -> int:
         entries = durable.read(self.client, self.keys, self.batch_size, pending=self._pending_mode)
         if self._pending_mode and not entries:
             self._pending_mode = False
-            entries = durable.read(self.client, self.keys, self.batch_size, pending=False)
+            entries = durable.read(self.client, self.keys, self.batch_size, pending=False, block_ms=block_ms)
+        elif not self._pending_mode and not entries and block_ms:
+            entries = durable.read(self.client, self.keys, self.batch_size, pending=False, block_ms=block_ms)
         if not entries:
             M.LAG.set(0)
             return 0

@@ -1,8 +1,12 @@
-"""Publishes tracklets on a ZeroMQ PUSH socket from its own thread, behind a bounded queue.
+"""Delivers tracklets to the gallery from its own thread, behind a bounded queue, until each is confirmed.
 
-The queue gives back-pressure: when the gallery is slow or away, ZeroMQ holds up to send_hwm messages, then
-the queue fills, then put() blocks the camera loop (and a live source drops stale frames instead of memory
-growing). close() delivers what is queued within a deadline."""
+PUSH/PULL does not acknowledge, and a gallery killed mid-stream loses what its socket had buffered, so the
+sender keeps every tracklet until the gallery's identity event for it arrives, resending the unconfirmed
+ones (storage.client.GalleryClient; tracklet ids make a resend harmless).
+
+Back-pressure: at most max_unconfirmed tracklets wait for confirmation; past that the thread stops taking
+from the queue, the queue fills, and put() blocks the camera loop (a live source then drops stale frames
+instead of memory growing). close() waits, within a deadline, until everything queued is confirmed."""
 from __future__ import annotations
 
 import logging
@@ -10,34 +14,42 @@ import queue
 import threading
 import time
 
-import zmq
-
 from starreid import wire
+from storage.client import GalleryClient
 
 log = logging.getLogger(__name__)
 _END = object()
 
 
 class TrackletSender:
-    def __init__(self, endpoint: str, send_hwm: int = 1000, queue_size: int = 64,
-                 on_sent=None, on_error=None):
+    def __init__(self, endpoint: str, events_endpoint: str, send_hwm: int = 1000, queue_size: int = 64,
+                 max_unconfirmed: int = 500, resend_after_s: float = 10.0, on_sent=None, on_confirmed=None,
+                 on_error=None):
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
-        self._ctx = zmq.Context.instance()
-        self._socket = self._ctx.socket(zmq.PUSH)
-        self._socket.setsockopt(zmq.SNDHWM, send_hwm)
-        self._socket.setsockopt(zmq.SNDTIMEO, 200)  # lets the thread notice a shutdown deadline
-        self._socket.connect(endpoint)
+        self._client = GalleryClient(endpoint, events_endpoint, resend_after_s=resend_after_s, send_hwm=send_hwm)
+        self.max_unconfirmed = max_unconfirmed
         self.on_sent = on_sent or (lambda t: None)
+        self.on_confirmed = on_confirmed or (lambda tracklet_id: None)
         self.on_error = on_error or (lambda t, exc: None)
         self._deadline: float | None = None
-        self.sent = 0
-        self.lost = 0
+        self.sent = 0  # handed to ZeroMQ (first sends; resends are in .resent)
+        self.confirmed = 0  # the gallery's identity event arrived
+        self.lost = 0  # not encodable, or still queued at the shutdown deadline
+        self.unconfirmed_at_exit = 0  # sent, but no confirmation by the shutdown deadline
         self._thread = threading.Thread(target=self._run, name="tracklet-sender", daemon=True)
         self._thread.start()
 
     @property
     def depth(self) -> int:
         return self._queue.qsize()
+
+    @property
+    def unconfirmed(self) -> int:
+        return self._client.unconfirmed
+
+    @property
+    def resent(self) -> int:
+        return self._client.resent
 
     def put(self, tracklet: wire.Tracklet, stop: threading.Event | None = None, grace: float = 10.0) -> bool:
         """Queue one tracklet, blocking while the queue is full. Once `stop` is set it waits at most `grace`
@@ -56,41 +68,65 @@ class TrackletSender:
                         return False
 
     def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _END:
-                return
-            try:
-                data = wire.encode(item)
-            except Exception as exc:  # a bad tracklet is logged and counted, never kills the sender
-                self.lost += 1
-                self.on_error(item, exc)
-                log.error("tracklet %s cannot be encoded: %s", item.id, exc)
-                continue
+        ending = False
+        try:
             while True:
-                late = self._deadline is not None and time.monotonic() > self._deadline
-                try:
-                    self._socket.send(data, flags=zmq.NOBLOCK if late else 0, copy=False)
-                    self.sent += 1
-                    self.on_sent(item)
-                    break
-                except zmq.Again:
-                    if late:
-                        self.lost += 1
-                        self.on_error(item, TimeoutError("gallery unreachable at shutdown"))
-                        log.error("tracklet %s not delivered before the shutdown deadline", item.id)
-                        break
+                if not ending and self._client.unconfirmed < self.max_unconfirmed:
+                    ending = self._take()
+                for event in self._client.poll(0 if self._queue.qsize() else 20):
+                    self.confirmed += 1
+                    self.on_confirmed(event.tracklet_id)
+                if ending and self._client.unconfirmed == 0:
+                    return
+                if self._deadline is not None and time.monotonic() > self._deadline:
+                    self._give_up()
+                    return
+        finally:
+            self._client.close()
+
+    def _take(self) -> bool:
+        """Sends the next queued tracklet, if any; True once the end marker is reached."""
+        try:
+            item = self._queue.get(timeout=0.02)
+        except queue.Empty:
+            return False
+        if item is _END:
+            return True
+        try:
+            data = wire.encode(item)
+        except Exception as exc:  # a bad tracklet is logged and counted, never kills the sender
+            self.lost += 1
+            self.on_error(item, exc)
+            log.error("tracklet %s cannot be encoded: %s", item.id, exc)
+            return False
+        self._client.send(item, data)
+        self.sent += 1
+        self.on_sent(item)
+        return False
+
+    def _give_up(self) -> None:
+        self.unconfirmed_at_exit = self._client.unconfirmed  # sent; the gallery may yet process them
+        left = 0
+        while True:
+            try:
+                left += self._queue.get_nowait() is not _END
+            except queue.Empty:
+                break
+        self.lost += left
+        for _ in range(left):
+            self.on_error(None, TimeoutError("still queued at the shutdown deadline"))
+        if left or self.unconfirmed_at_exit:
+            log.error("shutdown deadline: %d tracklets never sent, %d sent but not confirmed by the gallery",
+                      left, self.unconfirmed_at_exit)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Send everything queued (up to `timeout` seconds), then close the socket."""
+        """Deliver everything queued and wait for its confirmation, up to `timeout` seconds."""
         self._deadline = time.monotonic() + timeout
-        while True:
+        while self._thread.is_alive():
             try:
                 self._queue.put(_END, timeout=0.2)
                 break
             except queue.Full:
                 if time.monotonic() > self._deadline:
                     break
-        self._thread.join(max(0.0, self._deadline - time.monotonic()) + 1.0)
-        remaining = max(0, int((self._deadline - time.monotonic()) * 1000))
-        self._socket.close(linger=remaining)  # ZeroMQ still delivers what it holds within the linger
+        self._thread.join(max(0.0, self._deadline - time.monotonic()) + 2.0)

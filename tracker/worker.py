@@ -35,8 +35,13 @@ class WorkerMetrics:
         self.active = lab(metrics.gauge("starreid_tracker_active_tracks", "tracks currently followed", LABELS))
         self.emitted = lab(metrics.counter("starreid_worker_tracklets_emitted_total", "tracklets cut", LABELS))
         self.sent = lab(metrics.counter("starreid_worker_tracklets_sent_total", "tracklets handed to ZeroMQ", LABELS))
+        self.confirmed = lab(metrics.counter("starreid_worker_tracklets_confirmed_total",
+                                             "tracklets the gallery confirmed with an identity event", LABELS))
+        self.unconfirmed = lab(metrics.gauge("starreid_worker_tracklets_unconfirmed",
+                                             "tracklets sent, kept for resending until the gallery confirms", LABELS))
         self.send_errors = lab(metrics.counter("starreid_worker_send_errors_total",
-                                               "tracklets not encoded or not delivered", LABELS))
+                                               "tracklets not encoded, or still queued at the shutdown deadline",
+                                               LABELS))
         self.queue = lab(metrics.gauge("starreid_worker_send_queue_depth", "tracklets waiting to be sent", LABELS))
         self.source_errors = lab(metrics.counter("starreid_worker_source_errors_total",
                                                  "source failures (unreadable file or folder)", LABELS))
@@ -52,6 +57,7 @@ class Worker:
         self.metrics = WorkerMetrics(camera, modality)
         pipeline.observe = lambda stage, seconds: self.metrics.stage[stage].observe(seconds)
         sender.on_sent = lambda t: self.metrics.sent.inc()
+        sender.on_confirmed = lambda tracklet_id: self.metrics.confirmed.inc()
         sender.on_error = lambda t, exc: self.metrics.send_errors.inc()
         self._retry = Backoff(0.5, retry_max)
         self.emitted = 0
@@ -76,8 +82,10 @@ class Worker:
             self.source.close()
             self.sender.close(self.flush_timeout)
             self.metrics.queue.set(0)
-            log.info("camera %s: stopped after %d tracklets (%d sent, %d undelivered)", self.camera,
-                     self.emitted, self.sender.sent, self.sender.lost)
+            self.metrics.unconfirmed.set(self.sender.unconfirmed)
+            log.info("camera %s: stopped after %d tracklets (%d sent, %d confirmed, %d resent, %d unconfirmed, "
+                     "%d lost)", self.camera, self.emitted, self.sender.sent, self.sender.confirmed,
+                     self.sender.resent, self.sender.unconfirmed_at_exit, self.sender.lost)
         return 0
 
     def _consume(self, stop: threading.Event) -> None:
@@ -108,3 +116,4 @@ class Worker:
             self.metrics.emitted.inc()
             self.sender.put(tracklet, stop, grace=self.flush_timeout)
             self.metrics.queue.set(self.sender.depth)
+            self.metrics.unconfirmed.set(self.sender.unconfirmed)

@@ -57,11 +57,11 @@ class Bottleneck(nn.Cell):
 
 
 class Stem(nn.Cell):
-    def __init__(self):
+    def __init__(self, width: int = 64):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, pad_mode="pad", padding=3, has_bias=False,
+        self.conv1 = nn.Conv2d(3, width, 7, stride=2, pad_mode="pad", padding=3, has_bias=False,
                                weight_init="HeNormal")
-        self.bn1 = nn.BatchNorm2d(64)
+        self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU()
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, pad_mode="same")
 
@@ -70,23 +70,28 @@ class Stem(nn.Cell):
 
 
 class TwoStreamResNet(nn.Cell):
-    """Frames (N, 3, H, W) + modality (N,) int32 -> feature map (N, C, H/16, W/16); C = 512 or 2048.
+    """Frames (N, 3, H, W) + modality (N,) int32 -> feature map (N, C, H/16, W/16); C = 8 x base_width
+    (basic blocks) or 32 x base_width (bottlenecks): 512 or 2048 at the standard base_width 64.
 
     Both stems run on every frame and the modality selects per frame: a branch-free graph that exports,
     at the cost of one extra 7x7 convolution (a few percent of the backbone). The stem BatchNorms therefore
     see both modalities' frames in training and use the same mixed statistics at inference.
     """
 
-    def __init__(self, depth: int = 50):
+    def __init__(self, depth: int = 50, base_width: int = 64):
         super().__init__()
         if depth not in _LAYERS:
             raise ValueError(f"depth must be one of {sorted(_LAYERS)}, got {depth}")
+        if base_width < 4:
+            raise ValueError(f"base_width must be at least 4, got {base_width}")
         kind, counts = _LAYERS[depth]
         block = BasicBlock if kind == "basic" else Bottleneck
-        self.stem_rgb, self.stem_ir = Stem(), Stem()
-        cin = 64
+        # base_width < 64 gives the thin ResNets a CPU can train in minutes (FLOPs scale with its square).
+        self.stem_rgb, self.stem_ir = Stem(base_width), Stem(base_width)
+        cin = base_width
         layers = []
-        for i, (width, n) in enumerate(zip((64, 128, 256, 512), counts)):
+        widths = (base_width, 2 * base_width, 4 * base_width, 8 * base_width)
+        for i, (width, n) in enumerate(zip(widths, counts)):
             stride = 1 if i in (0, 3) else 2  # last stride 1
             blocks = []
             for b in range(n):

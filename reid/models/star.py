@@ -27,13 +27,14 @@ class STAR(nn.Cell):
     def __init__(self, depth: int = 50, variant: str = "full", num_classes: int = 0, seq_len: int = 12,
                  lstm_hidden: int = 1024, attn_heads: int = 4, ffn_hidden: int | None = None,
                  gat_hidden: int = 16, gat_heads: int = 2, gat_out: int = 12, guide_hidden: int = 128,
-                 gat_dropout: float = 0.3, score_threshold: float = DEFAULT_SCORE_THRESHOLD, sad: bool = True):
+                 gat_dropout: float = 0.3, score_threshold: float = DEFAULT_SCORE_THRESHOLD, sad: bool = True,
+                 base_width: int = 64):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
         self.variant, self.seq_len, self.use_sad = variant, seq_len, sad
         self.use_fg, self.use_sg = VARIANTS[variant]
-        self.backbone = TwoStreamResNet(depth)
+        self.backbone = TwoStreamResNet(depth, base_width)
         dim = self.backbone.out_channels
         self.dim = dim
         self.fg = None

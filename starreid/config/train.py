@@ -16,6 +16,8 @@ class DataConfig(Section):
 
 class TrainModelConfig(Section):
     depth: Literal[18, 34, 50] = 50
+    base_width: int = Field(default=64, ge=4, le=256, description="ResNet width (64 = standard); smaller "
+                                                                   "trains faster on CPU")
     variant: Literal["baseline", "fg", "sg", "full"] = "full"
     seq_len: int = Field(default=12, ge=2, le=64)
     height: int = Field(default=288, ge=32)

@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
                               **t.model_dump(exclude={"queue_size", "flush_timeout_s"}))
     source = open_source(cam.source, cam.id, cam.modality, fps=cam.fps, timeout=cam.timeout_s,
                          backoff_max=cam.reconnect_max_s)
-    sender = TrackletSender(cfg.zmq.tracklets, send_hwm=cfg.zmq.send_hwm, queue_size=t.queue_size)
+    z = cfg.zmq
+    sender = TrackletSender(z.tracklets, z.events, send_hwm=z.send_hwm, queue_size=t.queue_size,
+                            max_unconfirmed=z.max_unconfirmed, resend_after_s=z.resend_after_s)
     log.info("camera %s (%s): reading %s, publishing to %s", cam.id, cam.modality, cam.source, cfg.zmq.tracklets)
     try:
         return Worker(source, pipeline, sender, cam.id, cam.modality, embed=embed,

@@ -34,6 +34,17 @@ def test_default_sizes_are_the_papers():
     assert net.sg.gat1.heads == 2 and net.sg.gat1.out_dim == 16 and net.sg.gat2.out_dim == 12
 
 
+def test_thin_backbone_scales_every_width():
+    net = build_star(18, "full", num_classes=3, seq_len=T, base_width=16, **SMALL)
+    assert net.dim == 128 and net.backbone.stem_rgb.conv1.out_channels == 16
+    assert net.backbone.layer3[0].conv1.out_channels == 64
+    net.set_train(False)
+    emb = net.embed(*tensors(*make_batch(2))).asnumpy()
+    assert emb.shape == (2, 128) and np.all(np.isfinite(emb))
+    with pytest.raises(ValueError, match="base_width"):
+        build_star(18, "baseline", seq_len=T, base_width=2, **SMALL)
+
+
 def test_bad_arguments_are_rejected():
     with pytest.raises(ValueError, match="variant"):
         build_star(18, "everything", seq_len=T)

@@ -2,18 +2,21 @@
 the embedded Redis default, embedding on arrival, model separation, metrics over HTTP."""
 import signal
 import socket
+import threading
 import urllib.request
 
 import numpy as np
 import pytest
 import zmq
-from gallery_helpers import (RunningGallery, free_tcp, metric, processed_tracklets, start_gallery_process,
-                             tracklet, unit, wait_for, write_config)
+from gallery_helpers import (THRESHOLDS, RunningGallery, free_tcp, metric, processed_tracklets,
+                             start_gallery_process, tracklet, unit, wait_for, write_config)
 
 from starreid import metrics, wire
 from storage.client import GalleryClient
 from storage.connect import connect
 from storage.keys import Keys
+from storage.resolver import Resolver
+from storage.service import GalleryService
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -169,3 +172,32 @@ def test_metrics_are_scraped_over_http(redis_server):
         server.close()
         client.close()
         gallery.stop()
+
+
+@pytest.mark.timeout(60)
+def test_an_ingest_failure_stops_the_gallery_with_an_error(redis_server):
+    """Redis refusing writes (out of memory) is not a connection problem to retry forever in a thread nobody
+    watches: the gallery stops with an error, so its supervisor restarts it and an operator sees it."""
+    r, keys = connect(redis_server.url), Keys("oom")
+    service = GalleryService(lambda: connect(redis_server.url), keys, lambda: Resolver(THRESHOLDS),
+                             "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", drain_timeout_s=2.0)
+    failure = []
+    thread = threading.Thread(target=lambda: _capture(service.run, failure), daemon=True)
+    thread.start()
+    wait_for(lambda: r.exists(keys.alive))
+    r.config_set("maxmemory", "1")  # every write is now refused with an OOM error
+    push = zmq.Context.instance().socket(zmq.PUSH)
+    push.connect(service.tracklets_endpoint)
+    push.send(wire.encode(tracklet("x1", unit(np.random.default_rng(0)))))
+    thread.join(30)
+    push.close(linger=0)
+    r.config_set("maxmemory", "0")
+    assert not thread.is_alive() and failure and isinstance(failure[0], RuntimeError)
+    assert "maxmemory" in str(failure[0].__cause__)
+
+
+def _capture(fn, into: list) -> None:
+    try:
+        fn()
+    except Exception as exc:
+        into.append(exc)

@@ -1,4 +1,6 @@
-"""TrackletSender over real ZeroMQ sockets on 127.0.0.1: delivery, back-pressure, bounded shutdown."""
+"""TrackletSender over real ZeroMQ sockets on 127.0.0.1 without a gallery: back-pressure from the bound on
+unconfirmed tracklets, and a bounded shutdown that counts what was not confirmed. (Delivery through a real
+gallery, killed and restarted mid-stream, is in tests/storage/test_gallery_crash.py.)"""
 import threading
 import time
 
@@ -7,6 +9,7 @@ import pytest
 import zmq
 
 from starreid import wire
+from storage.redis_server import free_port
 from tracker.sender import TrackletSender
 
 
@@ -17,33 +20,53 @@ def tracklet(i: int) -> wire.Tracklet:
 
 
 @pytest.mark.timeout(30)
-def test_everything_sent_arrives_in_order():
-    pull = zmq.Context.instance().socket(zmq.PULL)
+def test_sent_tracklets_are_kept_and_resent_until_confirmed():
+    ctx = zmq.Context.instance()
+    pull = ctx.socket(zmq.PULL)
     port = pull.bind_to_random_port("tcp://127.0.0.1")
-    sender = TrackletSender(f"tcp://127.0.0.1:{port}", queue_size=4)
-    for i in range(50):
-        sender.put(tracklet(i))
-    got = [wire.decode(pull.recv()).track_id for _ in range(50)]
-    sender.close(5)
-    pull.close(linger=0)
-    assert got == list(range(50)) and sender.sent == 50 and sender.lost == 0
+    pub = ctx.socket(zmq.PUB)
+    events_port = pub.bind_to_random_port("tcp://127.0.0.1")
+    sender = TrackletSender(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{events_port}", queue_size=4,
+                            resend_after_s=0.5)
+    try:
+        for i in range(5):
+            sender.put(tracklet(i))
+        first = [wire.decode(pull.recv()).id for _ in range(5)]
+        assert first == [f"cam0:{i}:0" for i in range(5)]
+        resent = {wire.decode(pull.recv()).id for _ in range(5)}  # nothing confirmed: all come again
+        assert resent == set(first) and sender.unconfirmed == 5
+        time.sleep(0.3)  # the subscription is up long before this (the resends took 0.5 s)
+        for tid in first[:3]:
+            pub.send(wire.encode(wire.IdentityEvent(tracklet_id=tid, identity_id="p1", kind="new", score=0.0,
+                                                    camera="cam0", modality="rgb", time=1.0)))
+        deadline = time.monotonic() + 5
+        while sender.confirmed < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sender.confirmed == 3 and sender.unconfirmed == 2
+    finally:
+        sender.close(0.5)
+        pull.close(linger=0)
+        pub.close(linger=0)
+    assert sender.unconfirmed_at_exit == 2 and sender.lost == 0  # never confirmed: counted, not hidden
 
 
 @pytest.mark.timeout(30)
 def test_back_pressure_then_bounded_shutdown_without_a_gallery():
-    port = 5  # nothing listens: ZeroMQ holds send_hwm messages, then the queue fills, then put() blocks
-    sender = TrackletSender(f"tcp://127.0.0.1:{port}", send_hwm=2, queue_size=3)
+    # Nothing listens: max_unconfirmed tracklets go out, then the queue fills, then put() blocks.
+    sender = TrackletSender(f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}", send_hwm=2,
+                            queue_size=3, max_unconfirmed=4)
     stop = threading.Event()
     done = []
-    t = threading.Thread(target=lambda: done.extend(sender.put(tracklet(i), stop, grace=0.2) for i in range(10)),
+    t = threading.Thread(target=lambda: done.extend(sender.put(tracklet(i), stop, grace=0.2) for i in range(20)),
                          daemon=True)
     t.start()
     time.sleep(1.0)
-    assert t.is_alive() and sender.depth == 3  # blocked on a full queue, not growing memory
+    assert t.is_alive() and sender.depth == 3 and sender.unconfirmed == 4  # bounded, not growing memory
     stop.set()
     t.join(15)
     assert not t.is_alive() and False in done
     start = time.monotonic()
     sender.close(timeout=1.0)
     assert time.monotonic() - start < 4.0
-    assert sender.sent <= 2 + 1 and sender.lost >= 1  # what could not be delivered is counted, not hidden
+    assert sender.confirmed == 0 and sender.unconfirmed_at_exit == 4
+    assert sender.lost == 3 + done.count(False)  # still queued, or refused by put() after the grace

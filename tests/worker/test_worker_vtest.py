@@ -1,5 +1,6 @@
 """End to end on real footage: vtest.avi (Debian opencv-doc) replayed as a live MJPEG camera on 127.0.0.1,
-through a worker process (HOG + MediaPipe + tracking) to a ZeroMQ PULL socket; SIGTERM flushes."""
+through a worker process (HOG + MediaPipe + tracking) to a ZeroMQ PULL socket; SIGTERM flushes. No gallery
+confirms the tracklets, so the worker resends them until its shutdown deadline: ids are counted once."""
 import re
 
 import numpy as np
@@ -27,7 +28,8 @@ def test_vtest_tracklets_reach_the_gallery_socket(tmp_path):
     tport = pull.bind_to_random_port("tcp://127.0.0.1")
     server = MjpegServer(video_parts(str(VTEST)), fps=10).start()
     mport = free_port()
-    proc = start_worker(write_config(tmp_path / "w.yaml", server.url, tport, mport, detect_scale=1.3))
+    proc = start_worker(write_config(tmp_path / "w.yaml", server.url, tport, mport, detect_scale=1.3,
+                                       flush_timeout_s=3.0))
     try:
         wait_for(lambda: scrape(mport).get("starreid_worker_tracklets_emitted_total", 0) >= 2, 120, 0.5)
         metrics = scrape(mport)
@@ -38,13 +40,12 @@ def test_vtest_tracklets_reach_the_gallery_socket(tmp_path):
         rc, log = stop_worker(proc)
         server.stop()
     try:
-        received = drain(pull)
+        received = list({t.id: t for t in drain(pull)}.values())  # nothing confirms them here: resends repeat
     finally:
         pull.close(linger=0)
     assert rc == 0, log
     emitted = int(re.search(r"stopped after (\d+) tracklets \((\d+) sent", log).group(1))
     assert len(received) == emitted >= 2  # everything cut, including what SIGTERM flushed, arrived
-    assert len({t.id for t in received}) == len(received)
     for t in received:
         assert re.fullmatch(rf"cam0:{t.track_id}:\d+", t.id)
         assert t.camera == "cam0" and t.modality == "rgb" and t.end_ts >= t.start_ts
