@@ -44,6 +44,15 @@ def style(frames: np.ndarray, modality: str, rng: np.random.Generator) -> np.nda
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
+def channel_exchange(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An RGB clip as one of its channels (R, G or B) or its grey level, repeated to 3 channels: colour is
+    what infrared lacks, so this teaches features that do not rely on it (channel-augmented joint learning)."""
+    pick = int(rng.integers(0, 4))
+    x = frames.astype(np.float32)
+    grey = x @ np.array([0.299, 0.587, 0.114], np.float32) if pick == 3 else x[..., pick]
+    return np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, axis=-1)
+
+
 def channel_erase(clip: np.ndarray, rng: np.random.Generator, area=(0.02, 0.4), ratio=(0.3, 3.3)) -> np.ndarray:
     """Random erasing on a normalised (T, 3, H, W) clip: one rectangle, each channel set to its mean (0)."""
     _, _, h, w = clip.shape
@@ -61,7 +70,7 @@ def channel_erase(clip: np.ndarray, rng: np.random.Generator, area=(0.02, 0.4), 
 
 def augment_clip(frames: np.ndarray, keypoints: np.ndarray, modality: str, rng: np.random.Generator,
                  height: int, width: int, pad: int = 10, flip_p: float = 0.5, erase_p: float = 0.5,
-                 style_p: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+                 style_p: float = 0.5, exchange_p: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (T, h, w, 3) RGB + keypoints (T, 17, 3) -> float32 (T, 3, H, W), keypoints (T, 17, 3)."""
     frames = resize_frames(frames, height, width)
     keypoints = keypoints.astype(np.float32)
@@ -69,7 +78,9 @@ def augment_clip(frames: np.ndarray, keypoints: np.ndarray, modality: str, rng: 
         frames, keypoints = flip(frames, keypoints)
     if pad > 0:
         frames, keypoints = pad_crop(frames, keypoints, pad, rng)
-    if rng.random() < style_p:
+    if modality == "rgb" and exchange_p > 0 and rng.random() < exchange_p:
+        frames = channel_exchange(frames, rng)
+    elif rng.random() < style_p:
         frames = style(frames, modality, rng)
     clip = normalise_frames(frames)
     if rng.random() < erase_p:

@@ -49,6 +49,8 @@ class AugmentConfig(Section):
     flip_p: float = Field(default=0.5, ge=0, le=1)
     erase_p: float = Field(default=0.5, ge=0, le=1)
     style_p: float = Field(default=0.5, ge=0, le=1, description="SAD input style augmentation")
+    exchange_p: float = Field(default=0.0, ge=0, le=1, description="RGB clip -> one channel or grey, repeated "
+                                                                    "(channel exchange; not in the paper's recipe)")
 
 
 class OptimConfig(Section):

@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     base = cfg.model_dump(mode="json")
     log_args = ["--log-level", args.log_level] + (["--log-json"] if args.log_json else [])
-    results = [run_one(base, out, v, s, log_args) for v in variants for s in args.seeds]
+    # seed-major, so an ablation cut short still has every variant
+    results = [run_one(base, out, v, s, log_args) for s in args.seeds for v in variants]
     table = summarise(results)
     text = markdown_table(table, chance_level(cfg.data.root, cfg.data.min_len))
     command = " ".join(["starreid ablate", "--config", args.config, "--out", args.out, "--seeds",

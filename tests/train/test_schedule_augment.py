@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from reid.train.augment import FLIP_ORDER, augment_clip, channel_erase, flip, pad_crop, style
+from reid.train.augment import FLIP_ORDER, augment_clip, channel_erase, channel_exchange, flip, pad_crop, style
 from reid.train.schedule import lr_per_step
 
 
@@ -66,6 +66,22 @@ def test_style_and_erasing_keep_shapes_and_change_values():
     clip = np.ones((3, 3, 32, 16), np.float32)
     erased = channel_erase(clip, rng)
     assert erased.shape == clip.shape and (erased == 0).any() and (erased == 1).any()
+
+
+def test_channel_exchange_removes_colour_from_rgb_clips_only():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (3, 8, 4, 3), dtype=np.uint8)
+    for _ in range(8):
+        out = channel_exchange(frames, rng)
+        assert out.shape == frames.shape and out.dtype == np.uint8
+        assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+    kp = np.zeros((3, 17, 3), np.float32)
+    clips = [augment_clip(frames, kp, "rgb", np.random.default_rng(s), 8, 4, pad=0, flip_p=0, erase_p=0,
+                          style_p=0, exchange_p=1.0)[0] for s in range(4)]
+    assert all(np.allclose(c[:, 0] * 0.229 + 0.485, c[:, 1] * 0.224 + 0.456, atol=1e-5) for c in clips)
+    ir = augment_clip(frames, kp, "ir", np.random.default_rng(0), 8, 4, pad=0, flip_p=0, erase_p=0, style_p=0,
+                      exchange_p=1.0)[0]
+    assert not np.allclose(ir[:, 0] * 0.229 + 0.485, ir[:, 1] * 0.224 + 0.456)  # infrared is left alone
 
 
 def test_augment_clip_output_contract():
