@@ -10,8 +10,10 @@ from starreid.wire import Embedding, Tracklet, decode_crops
 
 
 def tracklet_embedder(weights: str, backend: str, device: str, depth: int, variant: str, seq_len: int,
-                      height: int, width: int, batch_size: int, lazy: bool = False) -> Callable[[Tracklet], Embedding]:
-    """lazy=True loads the model on the first tracklet; False loads it now (a worker must, before MediaPipe
+                      height: int, width: int, batch_size: int, sizes: dict | None = None,
+                      lazy: bool = False) -> Callable[[Tracklet], Embedding]:
+    """sizes: the architecture's other sizes (base_width, lstm_hidden, ...), which a .ckpt needs to be built.
+    lazy=True loads the model on the first tracklet; False loads it now (a worker must, before MediaPipe
     loads: MindSpore cannot be imported after it)."""
     state = {}
 
@@ -20,7 +22,8 @@ def tracklet_embedder(weights: str, backend: str, device: str, depth: int, varia
             from reid.infer import Embedder
 
             state["embedder"] = Embedder(weights, backend=backend, device=device, depth=depth, variant=variant,
-                                         seq_len=seq_len, height=height, width=width, batch_size=batch_size)
+                                         seq_len=seq_len, height=height, width=width, batch_size=batch_size,
+                                         **(sizes or {}))
         return state["embedder"]
 
     def embed(tracklet: Tracklet) -> Embedding:

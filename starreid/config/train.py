@@ -1,9 +1,10 @@
 """The training config (`kind: train`): dataset, model, sampler, augmentation, optimiser, losses, schedule."""
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from starreid.config.base import Section
+from starreid.config.model import Architecture
 
 
 class DataConfig(Section):
@@ -14,29 +15,12 @@ class DataConfig(Section):
     threads: int = Field(default=2, ge=1, le=64, description="frame-loading threads")
 
 
-class TrainModelConfig(Section):
-    depth: Literal[18, 34, 50] = 50
-    base_width: int = Field(default=64, ge=4, le=256, description="ResNet width (64 = standard); smaller "
-                                                                   "trains faster on CPU")
-    variant: Literal["baseline", "fg", "sg", "full"] = "full"
+class TrainModelConfig(Architecture):
     seq_len: int = Field(default=12, ge=2, le=64)
     height: int = Field(default=288, ge=32)
     width: int = Field(default=144, ge=16)
     pretrained: str | None = Field(default=None, description="backbone checkpoint to start from")
-    lstm_hidden: int = Field(default=1024, ge=8)
-    attn_heads: int = Field(default=4, ge=1)
-    ffn_hidden: int | None = Field(default=None, ge=8, description="frame-guidance FFN width; none = paper")
-    gat_hidden: int = Field(default=16, ge=2)
-    gat_heads: int = Field(default=2, ge=1)
-    gat_out: int = Field(default=12, ge=2)
-    guide_hidden: int = Field(default=128, ge=4)
     sad: bool = Field(default=True, description="style disturbance and defense during training")
-
-    @model_validator(mode="after")
-    def _heads_divide(self):
-        if (2 * self.lstm_hidden) % self.attn_heads:
-            raise ValueError(f"attn_heads ({self.attn_heads}) must divide 2 * lstm_hidden ({2 * self.lstm_hidden})")
-        return self
 
 
 class SamplerConfig(Section):

@@ -66,7 +66,7 @@ def make_embed(mcfg):
     from starreid.embedding import tracklet_embedder
 
     return tracklet_embedder(mcfg.weights, mcfg.backend, mcfg.device, mcfg.depth, mcfg.variant, mcfg.seq_len,
-                             mcfg.height, mcfg.width, mcfg.batch_size, lazy=True)
+                             mcfg.height, mcfg.width, mcfg.batch_size, mcfg.sizes(), lazy=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
         m = cfg.model
         embed = tracklet_embedder(m.weights, m.backend, m.device, m.depth, m.variant, m.seq_len, m.height,
-                                  m.width, m.batch_size)
+                                  m.width, m.batch_size, m.sizes())
     t = cfg.tracker
     pipeline = build_pipeline(cam.id, cam.modality, height=cfg.model.height, width=cfg.model.width,
                               **t.model_dump(exclude={"queue_size", "flush_timeout_s"}))

@@ -1,7 +1,9 @@
 """`starreid export`: checkpoint -> ONNX and MindIR files a runtime can load."""
 import numpy as np
+import pytest
 
 from model_tiny import H, SMALL, T, W
+from starreid import wire
 from starreid.cli import main
 
 ARCH = [f"--arch={k}={v}" for k, v in SMALL.items()]
@@ -16,6 +18,7 @@ def test_export_verb_writes_both_formats(tiny_checkpoint, tmp_path, capsys):
     assert f"{out}.onnx" in printed and f"{out}.mindir" in printed
 
     from reid.infer import Embedder
+    from reid.models.checkpoint import CheckpointError
 
     emb = Embedder(f"{out}.onnx", "onnx", depth=18, variant="full", seq_len=T, height=H, width=W)
     assert emb.batch_size == 2
@@ -32,3 +35,44 @@ def test_export_verb_reports_a_mismatched_checkpoint(tiny_checkpoint, tmp_path, 
     err = capsys.readouterr().err
     assert "does not match the architecture" in err and "fg.lstm" in err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_the_training_config_gives_export_and_daemons_the_sizes(tiny_checkpoint, tmp_path, capsys):
+    # A model trained with non-paper sizes deploys without repeating them as flags: export reads the training
+    # config, and a deployment model section carrying the same sizes builds the checkpoint for MindSpore.
+    import onnx
+    import yaml
+
+    from reid.infer import Embedder
+    from reid.models.checkpoint import CheckpointError
+    from starreid.config.model import ModelConfig
+    from starreid.embedding import tracklet_embedder
+
+    arch = {"depth": 18, "variant": "full", "seq_len": T, "height": H, "width": W}
+    train_cfg = tmp_path / "train.yaml"
+    train_cfg.write_text(yaml.safe_dump({"kind": "train", "out_dir": str(tmp_path / "run"),
+                                         "data": {"root": str(tmp_path)}, "model": {**arch, **SMALL}}))
+    out = str(tmp_path / "model")
+    assert main(["export", "--checkpoint", tiny_checkpoint, "--config", str(train_cfg), "--out", out,
+                 "--batch-size", "2"]) == 0
+    meta = {p.key: p.value for p in onnx.load(f"{out}.onnx").metadata_props}
+    assert meta["lstm_hidden"] == "32" and meta["base_width"] == "64"
+
+    m = ModelConfig(weights=tiny_checkpoint, backend="mindspore", batch_size=2, **arch, **SMALL)
+    embed = tracklet_embedder(m.weights, m.backend, m.device, m.depth, m.variant, m.seq_len, m.height, m.width,
+                              m.batch_size, m.sizes())
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (T + 2, H, W, 3), dtype=np.uint8)
+    tracklet = wire.Tracklet(id="cam0:1:0", camera="cam0", modality="ir", track_id=1, start_ts=0.0, end_ts=1.0,
+                             keypoints=rng.random((T + 2, 17, 3)).astype(np.float32),
+                             valid=np.ones(T + 2, bool), crops=wire.encode_crops(images))
+    vector = embed(tracklet).vector
+    onnx_embedder = Embedder(f"{out}.onnx", "onnx", **arch)
+    reference = onnx_embedder.embed(wire.decode_crops(tracklet.crops)[None], tracklet.keypoints[None], ["ir"])[0]
+    np.testing.assert_allclose(vector, reference, atol=1e-4)
+
+    # the paper's sizes (the deployment default) do not fit this checkpoint, and say so
+    paper = ModelConfig(weights=tiny_checkpoint, backend="mindspore", **arch)
+    with pytest.raises(CheckpointError, match="does not match the architecture"):
+        tracklet_embedder(paper.weights, paper.backend, paper.device, paper.depth, paper.variant, paper.seq_len,
+                          paper.height, paper.width, paper.batch_size, paper.sizes())
