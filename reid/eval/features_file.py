@@ -16,7 +16,6 @@ import numpy as np
 from reid.eval.metrics import EvalResult, evaluate_features
 
 
-
 def _side(data, path, prefix):
     keys = [f"{prefix}_feats", f"{prefix}_pids", f"{prefix}_camids"]
     missing = [k for k in keys if k not in data]
@@ -31,7 +30,11 @@ def _side(data, path, prefix):
 def evaluate_file(path) -> dict[str, EvalResult]:
     path = Path(path)
     with np.load(path, allow_pickle=False) as data:
-        data = dict(data)
+        return evaluate_arrays(dict(data), path)
+
+
+def evaluate_arrays(data: dict, path="features") -> dict[str, EvalResult]:
+    """The same for arrays in memory under the file's keys; path only names them in errors."""
     if "ir_feats" in data:
         ir, rgb = _side(data, path, "ir"), _side(data, path, "rgb")
         return {"I2V": evaluate_features(ir[0], rgb[0], ir[1], rgb[1], ir[2], rgb[2]),

@@ -48,6 +48,29 @@ def run_one(base: dict, out: Path, variant: str, seed: int, log_args: list[str])
     return result
 
 
+def probe_poses(result: dict, out: Path, log_args: list[str]) -> dict:
+    """Adds result['poses']: the final weights' test metrics with every joint missing and with another
+    person's skeletons (`starreid eval --poses`), kept in result.json. What a variant loses there is what it
+    takes from the skeleton; the baseline reads none, so its figures are its own."""
+    if "poses" in result:
+        return result
+    directory = run_dir(out, result["variant"], result["seed"])
+    poses = {}
+    for mode in ("none", "shuffled"):
+        if result["variant"] == "baseline":
+            poses[mode] = result["final"]
+            continue
+        numbers = directory / f"poses-{mode}.json"
+        subprocess.run([sys.executable, "-m", "starreid.cli", *log_args, "eval", "--checkpoint",
+                        str(directory / "last.ckpt"), "--config", str(directory / "config.yaml"), "--poses", mode,
+                        "--json", str(numbers), "--no-progress"], check=True, stdout=subprocess.DEVNULL)
+        raw = json.loads(numbers.read_text())
+        poses[mode] = {d.lower(): {"rank1": raw[d]["cmc"][0], "mAP": raw[d]["mAP"]} for d in ("I2V", "V2I")}
+    result["poses"] = poses
+    (directory / "result.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
 def summarise(results: list[dict]) -> dict:
     """{variant: {(direction, metric): (mean, std)}} over seeds, in percent."""
     table = {}
@@ -69,6 +92,22 @@ def markdown_table(table: dict, chance: dict | None = None) -> str:
                      " | ".join(f"{mean:.1f} ± {std:.1f}" for mean, std, _ in cells.values()) + " |")
     if chance:
         lines.append("| chance | - | " + " | ".join(f"{100 * chance[d][m]:.1f}" for d, m in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def pose_table(results: list[dict]) -> str:
+    """mAP (%) with the skeletons given, withheld and another person's, mean over seeds, both directions."""
+    lines = ["| variant | I2V mAP given | none | shuffled | V2I mAP given | none | shuffled |", "|" + "---|" * 7]
+    for variant in VARIANTS:
+        runs = [r for r in results if r["variant"] == variant and "poses" in r]
+        if not runs:
+            continue
+        cells = []
+        for d in ("i2v", "v2i"):
+            for source in ("given", "none", "shuffled"):
+                values = [(r["final"] if source == "given" else r["poses"][source])[d]["mAP"] for r in runs]
+                cells.append(f"{100 * float(np.mean(values)):.1f}")
+        lines.append(f"| {LABELS[variant]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

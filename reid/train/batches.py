@@ -77,13 +77,20 @@ class TrainBatches:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def eval_batches(root, records, skeletons, seq_len: int, height: int, width: int, batch: int, threads: int = 2):
-    """Deterministic test clips (the protocol's sampler), in order, batch by batch."""
-    def load(record):
+def eval_batches(root, records, skeletons, seq_len: int, height: int, width: int, batch: int, threads: int = 2,
+                 pose_from=None):
+    """Deterministic test clips (the protocol's sampler), in order, batch by batch. pose_from (one record per
+    record) takes each clip's skeletons from another tracklet instead: a probe of what the model reads there."""
+    def load(i):
+        record = records[i]
         clip = load_clip(root, record, sample_test_clip(len(record), seq_len), skeletons)
-        return (eval_clip(clip.frames, height, width), clip.keypoints, MODALITY_CODE[record.modality],
+        keypoints = clip.keypoints
+        if pose_from is not None and skeletons is not None:
+            donor = pose_from[i]
+            keypoints, _ = skeletons.lookup([donor.names[int(j)] for j in sample_test_clip(len(donor), seq_len)])
+        return (eval_clip(clip.frames, height, width), keypoints, MODALITY_CODE[record.modality],
                 record.pid, record.camid)
 
     with ThreadPoolExecutor(threads) as pool:
         for start in range(0, len(records), batch):
-            yield _stack(list(pool.map(load, records[start:start + batch])))
+            yield _stack(list(pool.map(load, range(start, min(start + batch, len(records))))))

@@ -11,15 +11,43 @@ from reid.train.batches import eval_batches
 DIRECTIONS = ("i2v", "v2i")
 
 
+POSES = ("given", "none", "shuffled")
+
+
+def pose_donors(records) -> list:
+    """For each record, a tracklet of another person (a fixed derangement of the person-sorted order by half
+    its length), whose skeletons stand in for the record's own with poses='shuffled'."""
+    order = sorted(range(len(records)), key=lambda i: (records[i].pid, i))
+    n = len(order)
+    donors = [None] * n
+    for k, i in enumerate(order):
+        for step in range(n // 2, n // 2 + n):
+            j = order[(k + step) % n]
+            if records[j].pid != records[i].pid:
+                donors[i] = records[j]
+                break
+        else:
+            raise ValueError("shuffled poses need tracklets of at least two people")
+    return donors
+
+
 def extract(net, root, records, skeletons, seq_len: int, height: int, width: int, batch: int, threads: int = 2,
-            progress: bool = True, desc: str = "extract") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            progress: bool = True, desc: str = "extract",
+            poses: str = "given") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features (N, D) L2-normalised, person ids (N,), camera ids (N,)) in record order. The last batch is
-    padded to full size so a compiled graph sees one shape."""
+    padded to full size so a compiled graph sees one shape. poses: 'given' (each tracklet's own skeletons),
+    'none' (every joint missing) or 'shuffled' (another person's skeletons): how much the embedding relies on
+    the skeleton is the drop between them."""
+    if poses not in POSES:
+        raise ValueError(f"poses must be one of {', '.join(POSES)}, got {poses!r}")
     net.set_train(False)
+    if poses == "none":
+        skeletons = None
+    donors = pose_donors(records) if poses == "shuffled" else None
     feats, pids, camids = [], [], []
     total = (len(records) + batch - 1) // batch
-    for b in tqdm(eval_batches(root, records, skeletons, seq_len, height, width, batch, threads), total=total,
-                  desc=desc, disable=not progress, leave=False):
+    for b in tqdm(eval_batches(root, records, skeletons, seq_len, height, width, batch, threads, donors),
+                  total=total, desc=desc, disable=not progress, leave=False):
         n = len(b.labels)
         pad = batch - n
         arrays = [b.clips, b.keypoints, b.modality]
@@ -33,18 +61,42 @@ def extract(net, root, records, skeletons, seq_len: int, height: int, width: int
 
 
 def evaluate_model(net, dataset, skeletons, seq_len: int, height: int, width: int, batch: int,
-                   threads: int = 2, progress: bool = True) -> dict:
+                   threads: int = 2, progress: bool = True, poses: str = "given") -> dict:
     """{'i2v': {rank1, rank5, rank10, rank20, mAP, mINP, queries}, 'v2i': {...}}; the query set (IR) and the
     gallery (RGB) are embedded once and swap roles for the second direction."""
     from reid.eval import RANKS, evaluate_features
 
     query = extract(net, dataset.root, dataset.query, skeletons, seq_len, height, width, batch, threads,
-                    progress, "extract query")
+                    progress, "extract query", poses)
     gallery = extract(net, dataset.root, dataset.gallery, skeletons, seq_len, height, width, batch, threads,
-                      progress, "extract gallery")
+                      progress, "extract gallery", poses)
     results = {}
     for name, (q, g) in {"i2v": (query, gallery), "v2i": (gallery, query)}.items():
         res = evaluate_features(q[0], g[0], q[1], g[1], q[2], g[2])
         results[name] = {**{f"rank{r}": res.rank(r) for r in RANKS}, "mAP": float(res.mAP),
                          "mINP": float(res.mINP), "queries": int(res.num_valid)}
     return results
+
+
+def checkpoint_features(checkpoint: str, data_root: str, skeletons_path: str | None, model: dict, batch: int,
+                        device: str = "CPU", threads: int = 2, min_len: int = 12, progress: bool = True,
+                        poses: str = "given") -> dict[str, np.ndarray]:
+    """The test split embedded by a trained checkpoint, as the arrays of a features file: ir_feats, ir_pids,
+    ir_camids (the I2V queries) and rgb_feats, rgb_pids, rgb_camids (the gallery). model is the training
+    config's model section (architecture and input size)."""
+    from reid.data.skeleton_store import SkeletonStore
+    from reid.data.vcm import load_vcm
+    from reid.export import build_inference_net
+
+    ms.set_device(device)
+    dataset = load_vcm(data_root, min_len=min_len)
+    store = SkeletonStore(skeletons_path) if skeletons_path else None
+    arch = {k: v for k, v in model.items() if k not in ("depth", "variant", "seq_len", "height", "width",
+                                                         "pretrained")}
+    net = build_inference_net(model["depth"], model["variant"], model["seq_len"], weights=checkpoint, **arch).star
+    out = {}
+    for side, records in (("ir", dataset.query), ("rgb", dataset.gallery)):
+        feats, pids, camids = extract(net, dataset.root, records, store, model["seq_len"], model["height"],
+                                      model["width"], batch, threads, progress, f"extract {side}", poses)
+        out.update({f"{side}_feats": feats, f"{side}_pids": pids, f"{side}_camids": camids})
+    return out
