@@ -54,7 +54,17 @@ class GalleryClient:
         return True
 
     def poll(self, timeout_ms: int = 0) -> list[wire.IdentityEvent]:
-        """Events received (confirming our tracklets); resends tracklets unconfirmed for resend_after_s."""
+        """Every identity event received (other senders' too); resends tracklets unconfirmed for
+        resend_after_s."""
+        return [event for event, _ in self._receive(timeout_ms)]
+
+    def poll_confirmed(self, timeout_ms: int = 0) -> list[str]:
+        """Ids of this client's tracklets confirmed since the last call, each once however often it was sent
+        (the gallery answers every resend); resends as poll() does."""
+        return [event.tracklet_id for event, ours in self._receive(timeout_ms) if ours]
+
+    def _receive(self, timeout_ms: int) -> list[tuple[wire.IdentityEvent, bool]]:
+        """(event, whether it confirmed one of our unconfirmed tracklets) for each event received."""
         events = []
         while self._sub.poll(timeout_ms if not events else 0):
             try:
@@ -62,8 +72,7 @@ class GalleryClient:
             except (zmq.Again, wire.WireError):
                 continue
             if isinstance(msg, wire.IdentityEvent):
-                events.append(msg)
-                self._unconfirmed.pop(msg.tracklet_id, None)
+                events.append((msg, self._unconfirmed.pop(msg.tracklet_id, None) is not None))
             timeout_ms = 0
         now = time.monotonic()
         for tid, (data, sent) in list(self._unconfirmed.items()):

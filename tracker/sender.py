@@ -73,9 +73,9 @@ class TrackletSender:
             while True:
                 if not ending and self._client.unconfirmed < self.max_unconfirmed:
                     ending = self._take()
-                for event in self._client.poll(0 if self._queue.qsize() else 20):
+                for tracklet_id in self._client.poll_confirmed(0 if self._queue.qsize() else 20):
                     self.confirmed += 1
-                    self.on_confirmed(event.tracklet_id)
+                    self.on_confirmed(tracklet_id)
                 if ending and self._client.unconfirmed == 0:
                     return
                 if self._deadline is not None and time.monotonic() > self._deadline:
