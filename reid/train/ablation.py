@@ -71,6 +71,15 @@ def probe_poses(result: dict, out: Path, log_args: list[str]) -> dict:
     return result
 
 
+def training_minutes(out: Path, results: list[dict]) -> list[float]:
+    """Each run's training time (epochs and evaluations, from its log), in minutes."""
+    minutes = []
+    for r in results:
+        lines = (run_dir(out, r["variant"], r["seed"]) / "train_log.jsonl").read_text().splitlines()
+        minutes.append(sum(json.loads(line)["seconds"] for line in lines) / 60)
+    return minutes
+
+
 def summarise(results: list[dict]) -> dict:
     """{variant: {(direction, metric): (mean, std)}} over seeds, in percent."""
     table = {}

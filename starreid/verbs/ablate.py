@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import yaml
 
     from reid.train.ablation import (VARIANTS, bar_plot, chance_level, markdown_table, pose_table, probe_poses,
-                                     run_one, summarise)
+                                     run_one, summarise, training_minutes)
     from starreid.verbs import load_config_or_report
 
     cfg = load_config_or_report(args.config, kind="train")
@@ -48,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
     poses = pose_table(results)
     command = " ".join(["starreid ablate", "--config", args.config, "--out", args.out, "--seeds",
                         *map(str, args.seeds)] + (["--variants", *variants] if args.variants else []))
-    (out / "ablation.md").write_text(f"{text}\n\nFinal-epoch test metrics (%), made by `{command}`.\n\n"
+    minutes = training_minutes(out, results)
+    timing = (f"Training took {sum(minutes):.0f} min for {len(minutes)} runs ({min(minutes):.1f}-"
+              f"{max(minutes):.1f} min a run, from the runs' logs).")
+    (out / "ablation.md").write_text(f"{text}\n\nFinal-epoch test metrics (%), made by `{command}`. {timing}\n\n"
                                      f"What each variant takes from the skeletons: the same weights evaluated "
                                      f"with every joint missing and with another person's skeletons "
                                      f"(`starreid eval --poses none|shuffled`), mAP %, mean over seeds:\n\n"

@@ -47,7 +47,8 @@ def test_an_interrupted_ablation_resumes_where_it_stopped(tmp_path, tiny_dataset
     result = json.loads((full / "result.json").read_text())
     assert result["epoch"] == 3 and set(result["poses"]) == {"none", "shuffled"}
     table = (out / "ablation.md").read_text()
-    for row in ("| baseline (SAD) | 1 |", "| full STAR | 1 |", "| chance |", "--variants baseline full"):
+    for row in ("| baseline (SAD) | 1 |", "| full STAR | 1 |", "| chance |", "--variants baseline full",
+                "min for 2 runs"):
         assert row in table
     assert table.count("| full STAR |") == 2  # the metrics table and the skeleton-probe table
     assert (out / "ablation.png").stat().st_size > 10_000
