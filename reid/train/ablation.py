@@ -120,7 +120,7 @@ def pose_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def bar_plot(table: dict, path: Path) -> None:
+def bar_plot(table: dict, path: Path, chance: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -133,10 +133,14 @@ def bar_plot(table: dict, path: Path) -> None:
         means = [cells[c][0] for c in COLUMNS]
         stds = [cells[c][1] for c in COLUMNS]
         ax.bar(x + i * width, means, width, yerr=stds, capsize=3, label=LABELS[variant])
+    if chance:  # the floor, drawn across each metric's group of bars
+        for j, (d, m) in enumerate(COLUMNS):
+            ax.hlines(100 * chance[d][m], x[j] - width / 2, x[j] + width * (len(table) - 0.5), colors="black",
+                      linestyles="dashed", label="chance" if j == 0 else None)
     ax.set_xticks(x + width * (len(table) - 1) / 2, [f"{d.upper()} {m}" for d, m in COLUMNS])
     ax.set_ylabel("%")
     ax.set_title("Ablation on the synthetic RGB-IR benchmark (mean ± std over seeds)")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(table) + 1, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

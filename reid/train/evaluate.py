@@ -78,6 +78,17 @@ def evaluate_model(net, dataset, skeletons, seq_len: int, height: int, width: in
     return results
 
 
+def checkpoint_net(checkpoint: str, model: dict):
+    """The STAR network of a training config's model section with a checkpoint's weights, in eval mode."""
+    from reid.export import build_inference_net
+
+    arch = {k: v for k, v in model.items() if k not in ("depth", "variant", "seq_len", "height", "width",
+                                                         "pretrained")}
+    net = build_inference_net(model["depth"], model["variant"], model["seq_len"], weights=checkpoint, **arch).star
+    net.set_train(False)
+    return net
+
+
 def checkpoint_features(checkpoint: str, data_root: str, skeletons_path: str | None, model: dict, batch: int,
                         device: str = "CPU", threads: int = 2, min_len: int = 12, progress: bool = True,
                         poses: str = "given") -> dict[str, np.ndarray]:
@@ -86,14 +97,10 @@ def checkpoint_features(checkpoint: str, data_root: str, skeletons_path: str | N
     config's model section (architecture and input size)."""
     from reid.data.skeleton_store import SkeletonStore
     from reid.data.vcm import load_vcm
-    from reid.export import build_inference_net
-
     ms.set_device(device)
     dataset = load_vcm(data_root, min_len=min_len)
     store = SkeletonStore(skeletons_path) if skeletons_path else None
-    arch = {k: v for k, v in model.items() if k not in ("depth", "variant", "seq_len", "height", "width",
-                                                         "pretrained")}
-    net = build_inference_net(model["depth"], model["variant"], model["seq_len"], weights=checkpoint, **arch).star
+    net = checkpoint_net(checkpoint, model)
     out = {}
     for side, records in (("ir", dataset.query), ("rgb", dataset.gallery)):
         feats, pids, camids = extract(net, dataset.root, records, store, model["seq_len"], model["height"],

@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     results = [run_one(base, out, v, s, log_args) for s in args.seeds for v in variants]
     results = [probe_poses(r, out, log_args) for r in results]
     table = summarise(results)
-    text = markdown_table(table, chance_level(cfg.data.root, cfg.data.min_len))
+    chance = chance_level(cfg.data.root, cfg.data.min_len)
+    text = markdown_table(table, chance)
     poses = pose_table(results)
     command = " ".join(["starreid ablate", "--config", args.config, "--out", args.out, "--seeds",
                         *map(str, args.seeds)] + (["--variants", *variants] if args.variants else []))
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                                      f"(`starreid eval --poses none|shuffled`), mAP %, mean over seeds:\n\n"
                                      f"{poses}\n\nBase config:\n\n```yaml\n"
                                      f"{yaml.safe_dump(base, sort_keys=False)}```\n")
-    bar_plot(table, out / "ablation.png")
+    bar_plot(table, out / "ablation.png", chance)
     print(text)
     print(poses)
     return 0
