@@ -2,13 +2,10 @@
 tracklets, how far another person's skeletons move them, and how far apart the poolings it mixes are.
 
 SG reads the skeleton only through those weights (eq 13), so when every pooling gives the same embedding the
-skeleton cannot change the result, whatever the weights. Run: python -m reid.train.pooling_probe
---checkpoint CKPT --config TRAIN.yaml
+skeleton cannot change the result, whatever the weights. Run by `starreid eval --checkpoint CKPT --config
+TRAIN.yaml --pooling`.
 """
 from __future__ import annotations
-
-import argparse
-import json
 
 import numpy as np
 
@@ -61,25 +58,3 @@ def pooling_probe(checkpoint: str, data_root: str, skeletons_path: str, model: d
             "shuffle_shift": np.abs(given - weights["shuffled"]).mean(0).tolist(),
             "cosine_to_gem3": [float(np.concatenate(cosines[p]).mean()) for p in GEM_POWERS]}
 
-
-def main(argv=None) -> int:
-    from starreid.verbs import load_config_or_report
-
-    parser = argparse.ArgumentParser(prog="python -m reid.train.pooling_probe", description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--config", required=True, help="the training config the checkpoint was trained with")
-    args = parser.parse_args(argv)
-    cfg = load_config_or_report(args.config, kind="train")
-    if cfg is None:
-        return 1
-    if not cfg.data.skeletons:
-        print("the probe needs the config's data.skeletons", flush=True)
-        return 1
-    result = pooling_probe(args.checkpoint, cfg.data.root, cfg.data.skeletons, cfg.model.model_dump(),
-                           cfg.schedule.eval_batch, cfg.data.min_len, cfg.data.threads, cfg.device)
-    print(json.dumps({k: [round(v, 4) for v in vals] for k, vals in result.items()}))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -9,7 +9,8 @@ def register(subparsers) -> None:
                     "rgb_camids for both directions, or query_* + gallery_* for one), or --checkpoint CKPT "
                     "--config TRAIN.yaml: embed the test split of the training config's dataset with the "
                     "checkpoint, then evaluate I2V and V2I. --poses none|shuffled probes how much the model "
-                    "relies on the skeletons (every joint missing, or another person's).",
+                    "relies on the skeletons (every joint missing, or another person's); --pooling reports what "
+                    "sequence guidance can change instead of evaluating.",
     )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--features", help="npz file of features, person ids and camera ids")
@@ -18,6 +19,9 @@ def register(subparsers) -> None:
     p.add_argument("--poses", choices=("given", "none", "shuffled"), default="given",
                    help="skeletons fed with --checkpoint: each tracklet's own (default), none, or another "
                         "person's")
+    p.add_argument("--pooling", action="store_true",
+                   help="with --checkpoint (variant sg or full): SG's weights over the GeM powers on the test "
+                        "tracklets, their shift under another person's skeletons, and how alike the poolings are")
     p.add_argument("--save-features", metavar="FILE", help="with --checkpoint: also write the features (npz)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--plot", default=None, help="CMC plot PNG (default: next to the features or checkpoint)")
@@ -65,6 +69,8 @@ def run(args) -> int:
     from reid.eval.features_file import evaluate_arrays, evaluate_file
     from reid.eval.report import format_table, plot_cmc
 
+    if args.pooling:
+        return _pooling(args)
     if args.checkpoint:
         found = _checkpoint_arrays(args)
         if found is None:
@@ -87,4 +93,38 @@ def run(args) -> int:
         Path(args.json).write_text(json.dumps({k: {"cmc": v.cmc.tolist(), "mAP": v.mAP, "mINP": v.mINP,
                                                    "num_valid": v.num_valid, "num_query": v.num_query}
                                                for k, v in results.items()}, indent=1))
+    return 0
+
+
+def _pooling(args) -> int:
+    """--pooling: the sequence-guidance probe of a checkpoint, as a table (and JSON with --json)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from starreid.verbs import load_config_or_report
+
+    if not (args.checkpoint and args.config):
+        print("starreid eval: --pooling needs --checkpoint and --config", file=sys.stderr)
+        return 1
+    cfg = load_config_or_report(args.config, kind="train")
+    if cfg is None:
+        return 1
+    if not cfg.data.skeletons:
+        print(f"starreid eval: --pooling needs data.skeletons in {args.config}", file=sys.stderr)
+        return 1
+    from reid.train.pooling_probe import pooling_probe
+
+    try:
+        found = pooling_probe(args.checkpoint, cfg.data.root, cfg.data.skeletons, cfg.model.model_dump(),
+                              cfg.schedule.eval_batch, cfg.data.min_len, cfg.data.threads, cfg.device)
+    except (OSError, ValueError) as exc:
+        print(f"starreid eval: {exc}", file=sys.stderr)
+        return 2
+    print("GeM power  weight mean  weight std  shift (other's skeletons)  cosine with GeM_3")
+    for i, power in enumerate(found["powers"]):
+        print(f"{power:9.1f}  {found['weight_mean'][i]:11.3f}  {found['weight_std'][i]:10.3f}  "
+              f"{found['shuffle_shift'][i]:25.3f}  {found['cosine_to_gem3'][i]:17.4f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(found, indent=1))
     return 0

@@ -80,17 +80,19 @@ def test_a_checkpoint_needs_its_training_config(checkpoints, capsys):
     assert "--config" in capsys.readouterr().err
 
 
-def test_the_pooling_probe_reports_what_sequence_guidance_can_change(checkpoints, capsys):
-    from reid.train.pooling_probe import main as probe_main
 
+def test_the_pooling_probe_reports_what_sequence_guidance_can_change(checkpoints, tmp_path, capsys):
     ckpt, cfg = checkpoints["full"]
-    assert probe_main(["--checkpoint", ckpt, "--config", str(cfg)]) == 0
-    found = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    js = tmp_path / "pooling.json"
+    assert main(["eval", "--checkpoint", ckpt, "--config", str(cfg), "--pooling", "--json", str(js)]) == 0
+    assert "cosine with GeM_3" in capsys.readouterr().out
+    found = json.loads(js.read_text())
     assert len(found["weight_mean"]) == len(found["powers"]) == 5
     assert sum(found["weight_mean"]) == pytest.approx(1.0, abs=1e-3)  # a softmax over the powers
     assert max(found["shuffle_shift"]) > 0  # another person's skeletons move the weights
     assert found["cosine_to_gem3"][2] == pytest.approx(1.0, abs=1e-5)  # GeM_3 against itself
     assert all(-1.0 <= c <= 1.0 + 1e-5 for c in found["cosine_to_gem3"])
     # the baseline pools with a fixed GeM: nothing to probe, said plainly
-    with pytest.raises(ValueError, match="no sequence guidance"):
-        probe_main(["--checkpoint", checkpoints["baseline"][0], "--config", str(checkpoints["baseline"][1])])
+    assert main(["eval", "--checkpoint", checkpoints["baseline"][0], "--config", str(checkpoints["baseline"][1]),
+                 "--pooling"]) == 2
+    assert "no sequence guidance" in capsys.readouterr().err
