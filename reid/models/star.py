@@ -65,11 +65,20 @@ class STAR(nn.Cell):
         """Feature maps (B*T, C, h, w) -> per-frame vectors (B, T, C) by spatial average."""
         return fmap.mean(axis=(2, 3)).reshape(b, -1, fmap.shape[1])
 
+    def frame_features(self, clips, modality):
+        """Clips (B, T, 3, H, W) -> per-frame backbone vectors (B, T, C), before any skeleton guidance."""
+        frames, mod = self._frames(clips, modality)
+        return self._pool(self.backbone(frames, mod), clips.shape[0])
+
+    def guided_frames(self, x, keypoints):
+        """Frame vectors (B, T, C) -> (FG-corrected vectors, last LSTM step), or (x, None) without FG."""
+        if self.use_fg:
+            return self.fg(x, keypoints)
+        return x, None
+
     def _aggregate(self, x, keypoints):
         """Frame vectors (B, T, C) -> tracklet feature (B, C), KL logits (or x itself when unused)."""
-        last = None
-        if self.use_fg:
-            x, last = self.fg(x, keypoints)
+        x, last = self.guided_frames(x, keypoints)
         kl_p, kl_q = x[:, 0, :], x[:, 0, :]
         if self.use_sg:
             g, _, parts = self.sg(x, keypoints, last)
@@ -84,10 +93,7 @@ class STAR(nn.Cell):
         return feat if self.classifier is None else self.classifier(feat)
 
     def embed(self, clips, keypoints, modality):
-        b = clips.shape[0]
-        frames, mod = self._frames(clips, modality)
-        x = self._pool(self.backbone(frames, mod), b)
-        g, _, _ = self._aggregate(x, keypoints)
+        g, _, _ = self._aggregate(self.frame_features(clips, modality), keypoints)
         return l2_normalize(self.neck(g))
 
     def construct(self, clips, keypoints, modality):

@@ -32,29 +32,29 @@ def pooling_probe(checkpoint: str, data_root: str, skeletons_path: str, model: d
     ms.set_device(device)
     net = checkpoint_net(checkpoint, model)
     dataset = load_vcm(data_root, min_len=min_len)
-    store = SkeletonStore(skeletons_path)
     records = dataset.query + dataset.gallery
-    weights, cosines = {}, {p: [] for p in GEM_POWERS}
-    for poses, donors in (("given", None), ("shuffled", pose_donors(records))):
-        found = []
-        for b in eval_batches(dataset.root, records, store, model["seq_len"], model["height"], model["width"],
-                              batch, threads, donors):
-            clips, keypoints = Tensor(b.clips), Tensor(b.keypoints)
-            frames, modality = net._frames(clips, Tensor(b.modality))
-            x = net._pool(net.backbone(frames, modality), clips.shape[0])
-            last = None
-            if net.use_fg:
-                x, last = net.fg(x, keypoints)
-            _, w, _ = net.sg(x, keypoints, last)
-            found.append(w.asnumpy())
+    # The backbone does not see the skeleton: embed every clip once, then run the guidance on the frame
+    # vectors with each tracklet's own skeletons and with its donor's (the donor's own test-clip skeletons).
+    frames, keypoints = [], []
+    for b in eval_batches(dataset.root, records, SkeletonStore(skeletons_path), model["seq_len"], model["height"],
+                          model["width"], batch, threads):
+        frames.append(net.frame_features(Tensor(b.clips), Tensor(b.modality)).asnumpy())
+        keypoints.append(b.keypoints)
+    frames, keypoints = np.concatenate(frames), np.concatenate(keypoints)
+    index = {id(r): i for i, r in enumerate(records)}
+    donor_keypoints = keypoints[[index[id(d)] for d in pose_donors(records)]]
+    weights = {"given": [], "shuffled": []}
+    cosines = []
+    for start in range(0, len(records), batch):
+        x = Tensor(frames[start:start + batch])
+        for poses, kp in (("given", keypoints), ("shuffled", donor_keypoints)):
+            kp = Tensor(kp[start:start + batch])
+            guided, last = net.guided_frames(x, kp)
+            weights[poses].append(net.sg(guided, kp, last)[1].asnumpy())
             if poses == "given":
-                ref = l2_normalize(net.neck(gem(x, 3.0, 1))).asnumpy()
-                for p in GEM_POWERS:
-                    emb = l2_normalize(net.neck(gem(x, p, 1))).asnumpy()
-                    cosines[p].append(np.sum(emb * ref, axis=1))
-        weights[poses] = np.concatenate(found)
-    given = weights["given"]
+                emb = np.stack([l2_normalize(net.neck(gem(guided, p, 1))).asnumpy() for p in GEM_POWERS])
+                cosines.append(np.sum(emb * emb[GEM_POWERS.index(3.0)], axis=-1))  # (powers, batch)
+    given, shuffled = np.concatenate(weights["given"]), np.concatenate(weights["shuffled"])
     return {"powers": list(GEM_POWERS), "weight_mean": given.mean(0).tolist(), "weight_std": given.std(0).tolist(),
-            "shuffle_shift": np.abs(given - weights["shuffled"]).mean(0).tolist(),
-            "cosine_to_gem3": [float(np.concatenate(cosines[p]).mean()) for p in GEM_POWERS]}
-
+            "shuffle_shift": np.abs(given - shuffled).mean(0).tolist(),
+            "cosine_to_gem3": np.concatenate(cosines, axis=1).mean(1).tolist()}

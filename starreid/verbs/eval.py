@@ -29,17 +29,24 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _train_config(args):
+    """The training config that --checkpoint needs, validated; None after reporting a problem."""
+    import sys
+
+    from starreid.verbs import load_config_or_report
+
+    if not (args.checkpoint and args.config):
+        print("starreid eval: --checkpoint needs --config (the training config)", file=sys.stderr)
+        return None
+    return load_config_or_report(args.config, kind="train")
+
+
 def _checkpoint_arrays(args):
     """(arrays, plot stem) from a checkpoint and its training config; None after reporting a problem."""
     import sys
     from pathlib import Path
 
-    from starreid.verbs import load_config_or_report
-
-    if not args.config:
-        print("starreid eval: --checkpoint needs --config (the training config)", file=sys.stderr)
-        return None
-    cfg = load_config_or_report(args.config, kind="train")
+    cfg = _train_config(args)
     if cfg is None:
         return None
     from reid.train.evaluate import checkpoint_features
@@ -102,12 +109,7 @@ def _pooling(args) -> int:
     import sys
     from pathlib import Path
 
-    from starreid.verbs import load_config_or_report
-
-    if not (args.checkpoint and args.config):
-        print("starreid eval: --pooling needs --checkpoint and --config", file=sys.stderr)
-        return 1
-    cfg = load_config_or_report(args.config, kind="train")
+    cfg = _train_config(args)
     if cfg is None:
         return 1
     if not cfg.data.skeletons:

@@ -80,7 +80,6 @@ def test_a_checkpoint_needs_its_training_config(checkpoints, capsys):
     assert "--config" in capsys.readouterr().err
 
 
-
 def test_the_pooling_probe_reports_what_sequence_guidance_can_change(checkpoints, tmp_path, capsys):
     ckpt, cfg = checkpoints["full"]
     js = tmp_path / "pooling.json"
