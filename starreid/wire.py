@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from dataclasses import dataclass
 
 import msgpack
@@ -16,6 +17,7 @@ SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 MAX_FRAMES = 128
 MAX_CROP_BYTES = 1024 * 1024
+MAX_CROP_SIZE = (1024, 1024)  # (height, width) in pixels, unless the receiver passes its own limit
 MAX_EMBEDDING_DIM = 16384
 MAX_TEXT = 256
 MODALITIES = ("rgb", "ir")
@@ -26,6 +28,10 @@ _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
 class WireError(ValueError):
     """A message that cannot be accepted: undecodable, wrong version, too large, or not matching the schema."""
+
+
+class CropTooLarge(WireError):
+    """A crop whose header declares more pixels than the receiver accepts (a decompression bomb)."""
 
 
 @dataclass
@@ -94,6 +100,13 @@ def encode(msg: Tracklet | IdentityEvent) -> bytes:
 
 
 # ---------------------------------------------------------------- decoding
+# Every value is checked for its exact type before it is used: msgpack can put any type (list, map, bytes,
+# nil, bool, huge ints, NaN) in any position, and a check that compares or hashes a value of the wrong type
+# raises something other than WireError (a list as `kind` once stopped the gallery).
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # True == 1 in Python; not on the wire
+
 
 def _field(body: dict, key: str, kind, optional: bool = False):
     if key not in body:
@@ -101,15 +114,29 @@ def _field(body: dict, key: str, kind, optional: bool = False):
     value = body[key]
     if value is None and optional:
         return None
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+    if kind is float and _is_int(value):
         value = float(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    if kind is int:
+        ok = _is_int(value)
+    else:
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+    if not ok:
         raise WireError(f"field '{key}' must be {kind.__name__}, got {type(value).__name__}")
     if kind is float and not math.isfinite(value):
         raise WireError(f"field '{key}' must be finite")
     if kind is str and not (0 < len(value) <= MAX_TEXT):
         raise WireError(f"field '{key}' must hold 1 to {MAX_TEXT} characters")
     return value
+
+
+def _exact_keys(body: dict, required: set[str], where: str) -> None:
+    """No missing and no unknown keys (a new field is a new schema version)."""
+    for key in sorted(required):
+        if key not in body:
+            raise WireError(f"missing field '{key}'")
+    extra = [k for k in body if k not in required]
+    if extra:
+        raise WireError(f"unknown field{'s' * (len(extra) > 1)} in {where}: {', '.join(map(repr, extra[:5]))}")
 
 
 def _name(body: dict, key: str) -> str:
@@ -131,20 +158,99 @@ def _array(body: dict, key: str, dtype: str, shape: tuple) -> np.ndarray:
     spec = _field(body, key, dict)
     if set(spec) != {"dtype", "shape", "data"}:
         raise WireError(f"array '{key}' must have exactly dtype, shape and data")
-    if spec["dtype"] != dtype:
-        raise WireError(f"array '{key}' must have dtype {dtype}, got {spec['dtype']!r}")
+    if not isinstance(spec["dtype"], str) or spec["dtype"] != dtype:
+        raise WireError(f"array '{key}' must have dtype {dtype}, got {spec['dtype']!r:.40}")
     dims = spec["shape"]
     if (not isinstance(dims, list) or len(dims) != len(shape)
-            or any(not isinstance(d, int) or isinstance(d, bool) or d < 0 for d in dims)
+            or any(not _is_int(d) or d < 0 or d > MAX_MESSAGE_BYTES for d in dims)
             or any(want is not None and d != want for d, want in zip(dims, shape))):
-        raise WireError(f"array '{key}' must have shape {shape}, got {dims}")
+        raise WireError(f"array '{key}' must have shape {shape}, got {dims!r:.80}")
     data = spec["data"]
     if not isinstance(data, bytes) or len(data) != np.dtype(dtype).itemsize * math.prod(dims):
         raise WireError(f"array '{key}' data does not match its shape {dims}")
     return np.frombuffer(data, dtype=dtype).reshape(dims).copy()
 
 
-def _decode_tracklet(body: dict) -> Tracklet:
+def crop_size(data: bytes) -> tuple[int, int]:
+    """(height, width) of a JPEG or PNG from its header, without decoding it; WireError if unreadable.
+
+    A small file can declare a huge image (a 4000 x 4000 JPEG fits in 200 KB), so sizes are checked here,
+    before anything decodes the pixels."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise WireError("PNG crop without an IHDR header")
+        width, height = struct.unpack(">II", data[16:24])
+        return height, width
+    if not data.startswith(b"\xff\xd8"):
+        raise WireError("each crop must be JPEG or PNG bytes")
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise WireError("JPEG crop with a corrupt marker sequence")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+        if length < 2:
+            raise WireError("JPEG crop with a corrupt segment length")
+        if marker in _JPEG_SOF:
+            if pos + 9 > len(data):
+                break
+            height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
+            if height == 0 or width == 0:
+                raise WireError("JPEG crop without a declared size")
+            return height, width
+        if marker == 0xDA:  # start of scan before any frame header
+            break
+        pos += 2 + length
+    raise WireError("JPEG crop without a frame header")
+
+
+_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def _crops(body: dict, frames: int, max_crop: tuple[int, int]) -> list[bytes] | None:
+    crops = _field(body, "crops", list, optional=True)
+    if crops is None:
+        return None
+    if len(crops) != frames:
+        raise WireError(f"{len(crops)} crops for {frames} frames")
+    for crop in crops:
+        if not isinstance(crop, bytes) or not crop.startswith(_IMAGE_MAGIC):
+            raise WireError("each crop must be JPEG or PNG bytes")
+        if len(crop) > MAX_CROP_BYTES:
+            raise WireError(f"a crop of {len(crop)} bytes exceeds {MAX_CROP_BYTES}")
+        height, width = crop_size(crop)
+        if height > max_crop[0] or width > max_crop[1]:
+            raise CropTooLarge(f"a crop of {height} x {width} pixels exceeds the {max_crop[0]} x {max_crop[1]} "
+                               f"allowed")
+    return crops
+
+
+def _embedding(body: dict) -> Embedding | None:
+    spec = _field(body, "embedding", dict, optional=True)
+    if spec is None:
+        return None
+    _exact_keys(spec, {"vector", "model_id"}, "embedding")
+    vector = _array(spec, "vector", "<f4", (None,))
+    if not 1 <= vector.shape[0] <= MAX_EMBEDDING_DIM:
+        raise WireError(f"embedding dimension must be 1 to {MAX_EMBEDDING_DIM}")
+    if not np.isfinite(vector).all() or abs(float(np.linalg.norm(vector)) - 1.0) > 1e-3:
+        raise WireError("embedding must be finite and L2-normalised")
+    return Embedding(vector, _name(spec, "model_id"))
+
+
+_TRACKLET_FIELDS = {"v", "kind", "id", "camera", "modality", "track_id", "start_ts", "end_ts", "keypoints",
+                    "valid", "crops", "embedding"}
+_EVENT_FIELDS = {"v", "kind", "identity_id", "tracklet_id", "event", "score", "camera", "modality", "time"}
+
+
+def _decode_tracklet(body: dict, max_crop: tuple[int, int]) -> Tracklet:
+    _exact_keys(body, _TRACKLET_FIELDS, "a tracklet")
     keypoints = _array(body, "keypoints", "<f4", (None, 17, 3))
     frames = keypoints.shape[0]
     if not 1 <= frames <= MAX_FRAMES:
@@ -155,38 +261,24 @@ def _decode_tracklet(body: dict) -> Tracklet:
     if (scores < 0).any() or (scores > 1).any():
         raise WireError("keypoint scores must lie in [0, 1]")
     valid = _array(body, "valid", "|b1", (frames,))
-    crops = _field(body, "crops", list, optional=True)
-    if crops is not None:
-        if len(crops) != frames:
-            raise WireError(f"{len(crops)} crops for {frames} frames")
-        for crop in crops:
-            if not isinstance(crop, bytes) or not crop.startswith(_IMAGE_MAGIC):
-                raise WireError("each crop must be JPEG or PNG bytes")
-            if len(crop) > MAX_CROP_BYTES:
-                raise WireError(f"a crop of {len(crop)} bytes exceeds {MAX_CROP_BYTES}")
-    embedding = _field(body, "embedding", dict, optional=True)
-    if embedding is not None:
-        vector = _array(embedding, "vector", "<f4", (None,))
-        if not 1 <= vector.shape[0] <= MAX_EMBEDDING_DIM:
-            raise WireError(f"embedding dimension must be 1 to {MAX_EMBEDDING_DIM}")
-        if not np.isfinite(vector).all() or abs(float(np.linalg.norm(vector)) - 1.0) > 1e-3:
-            raise WireError("embedding must be finite and L2-normalised")
-        embedding = Embedding(vector, _field(embedding, "model_id", str))
+    crops = _crops(body, frames, max_crop)
+    embedding = _embedding(body)
     if crops is None and embedding is None:
         raise WireError("a tracklet needs crops or an embedding")
     start_ts, end_ts = _field(body, "start_ts", float), _field(body, "end_ts", float)
     if end_ts < start_ts:
         raise WireError("end_ts precedes start_ts")
     track_id = _field(body, "track_id", int)
-    if track_id < 0:
-        raise WireError("track_id must be >= 0")
+    if not 0 <= track_id < 2 ** 63:
+        raise WireError("track_id must be in [0, 2^63)")
     return Tracklet(id=_name(body, "id"), camera=_name(body, "camera"),
                     modality=_choice(body, "modality", MODALITIES), track_id=track_id,
                     start_ts=start_ts, end_ts=end_ts, keypoints=keypoints, valid=valid, crops=crops,
                     embedding=embedding)
 
 
-def _decode_event(body: dict) -> IdentityEvent:
+def _decode_event(body: dict, max_crop: tuple[int, int]) -> IdentityEvent:
+    _exact_keys(body, _EVENT_FIELDS, "an identity event")
     return IdentityEvent(identity_id=_name(body, "identity_id"), tracklet_id=_name(body, "tracklet_id"),
                          kind=_choice(body, "event", EVENT_KINDS), score=_field(body, "score", float),
                          camera=_name(body, "camera"), modality=_choice(body, "modality", MODALITIES),
@@ -196,8 +288,11 @@ def _decode_event(body: dict) -> IdentityEvent:
 _DECODERS = {"tracklet": _decode_tracklet, "identity_event": _decode_event}
 
 
-def decode(data: bytes) -> Tracklet | IdentityEvent:
-    """Validate and decode one message; raises WireError for anything that is not a valid message."""
+def decode(data: bytes, max_crop: tuple[int, int] = MAX_CROP_SIZE) -> Tracklet | IdentityEvent:
+    """Validate and decode one message; raises WireError for anything that is not a valid message.
+
+    max_crop = (height, width): the largest crop accepted, read from each crop's header (a receiver that
+    decodes crops passes its model's input size with a margin); larger ones raise CropTooLarge."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise WireError(f"expected bytes, got {type(data).__name__}")
     if len(data) > MAX_MESSAGE_BYTES:
@@ -211,12 +306,13 @@ def decode(data: bytes) -> Tracklet | IdentityEvent:
     if not isinstance(body, dict):
         raise WireError("a message must be a map")
     version = body.get("v")
-    if version != SCHEMA_VERSION:
-        raise WireError(f"unsupported schema version {version!r} (this build speaks {SCHEMA_VERSION})")
-    decoder = _DECODERS.get(body.get("kind"))
+    if not _is_int(version) or version != SCHEMA_VERSION:
+        raise WireError(f"unsupported schema version {version!r:.40} (this build speaks {SCHEMA_VERSION})")
+    kind = body.get("kind")
+    decoder = _DECODERS.get(kind) if isinstance(kind, str) else None
     if decoder is None:
-        raise WireError(f"unknown message kind {body.get('kind')!r}")
-    return decoder(body)
+        raise WireError(f"unknown message kind {kind!r:.40}")
+    return decoder(body, max_crop)
 
 
 # ---------------------------------------------------------------- crops

@@ -12,6 +12,8 @@ import zmq
 
 from starreid import wire
 
+MAX_EVENTS_PER_POLL = 10_000
+
 
 class GalleryClient:
     def __init__(self, tracklets_endpoint: str, events_endpoint: str, resend_after_s: float = 5.0,
@@ -31,6 +33,7 @@ class GalleryClient:
         self._unconfirmed: dict[str, tuple[bytes, float]] = {}  # tracklet id -> (wire bytes, last sent)
         self._blocked_until = 0.0  # after a send timed out, queue without trying for a moment
         self.resent = 0
+        self.rejected = 0  # event messages that were not valid identity events
 
     @property
     def unconfirmed(self) -> int:
@@ -66,14 +69,21 @@ class GalleryClient:
     def _receive(self, timeout_ms: int) -> list[tuple[wire.IdentityEvent, bool]]:
         """(event, whether it confirmed one of our unconfirmed tracklets) for each event received."""
         events = []
-        while self._sub.poll(timeout_ms if not events else 0):
+        for _ in range(MAX_EVENTS_PER_POLL):  # a flood on the events port cannot hold the sender here
+            if not self._sub.poll(timeout_ms):
+                break
+            timeout_ms = 0
             try:
                 msg = wire.decode(self._sub.recv(zmq.NOBLOCK))
-            except (zmq.Again, wire.WireError):
+            except zmq.Again:
                 continue
-            if isinstance(msg, wire.IdentityEvent):
-                events.append((msg, self._unconfirmed.pop(msg.tracklet_id, None) is not None))
-            timeout_ms = 0
+            except wire.WireError:  # anyone who reaches the events port can send anything: count, drop
+                self.rejected += 1
+                continue
+            if not isinstance(msg, wire.IdentityEvent):
+                self.rejected += 1
+                continue
+            events.append((msg, self._unconfirmed.pop(msg.tracklet_id, None) is not None))
         now = time.monotonic()
         for tid, (data, sent) in list(self._unconfirmed.items()):
             if now - sent >= self.resend_after_s:

@@ -3,7 +3,11 @@ from starreid import metrics as m
 
 RECEIVED = m.counter("starreid_gallery_tracklets_received_total", "valid tracklets appended to the log",
                      ("camera", "modality"))
-REJECTED = m.counter("starreid_gallery_tracklets_rejected_total", "messages dropped, by reason", ("reason",))
+REJECTED = m.counter("starreid_gallery_tracklets_rejected_total",
+                     "messages dropped, by reason (malformed, crop_too_large, not_a_tracklet, no_embedding, "
+                     "embed_failed, dimension)", ("reason",))
+MESSAGE_ERRORS = m.counter("starreid_gallery_message_errors_total",
+                           "messages dropped after an unexpected error while handling them, by stage", ("stage",))
 PROCESSED = m.counter("starreid_gallery_tracklets_processed_total",
                       "log entries resolved, by outcome (new, matched, duplicate)", ("outcome",))
 LATENCY = m.histogram("starreid_gallery_resolution_latency_seconds",

@@ -24,7 +24,7 @@ from storage import metrics as M
 from storage import store
 from storage.connect import RETRYABLE
 from storage.housekeeping import Housekeeper
-from storage.keys import Keys
+from storage.keys import GROUP, Keys
 from storage.resolver import Observation, Resolver
 
 log = logging.getLogger(__name__)
@@ -36,17 +36,25 @@ class GalleryService:
                  embed: Callable[[wire.Tracklet], wire.Embedding] | None = None, batch_size: int = 256,
                  recv_hwm: int = 1000, events_hwm: int = 10_000, retention_s: float | None = None,
                  retention_sweep_s: float = 10.0, log_retention_s: float = 3600.0,
-                 events_retention_s: float = 86400.0, dedupe_ttl_s: float = 86400.0, drain_timeout_s: float = 30.0):
+                 events_retention_s: float = 86400.0, dedupe_ttl_s: float = 86400.0, drain_timeout_s: float = 30.0,
+                 max_crop: tuple[int, int] = wire.MAX_CROP_SIZE, recv_budget_bytes: int = 256 << 20,
+                 cache_budget_bytes: int = 64 << 20):
         self._connect, self.keys, self._make_resolver = connect, keys, make_resolver
         self.embed, self.batch_size, self.dedupe_ttl_s = embed, batch_size, dedupe_ttl_s
         self.drain_timeout_s = drain_timeout_s
         self._house_args = dict(retention_s=retention_s, retention_sweep_s=retention_sweep_s,
                                 log_retention_s=log_retention_s, events_retention_s=events_retention_s)
+        self.max_crop = tuple(max_crop)
+        # Memory is budgeted in bytes, not only in messages: ZeroMQ's queue is bounded in messages, so its
+        # length is the receive budget over the largest message it lets through (a peer sending more is cut off).
+        self._max_recv = wire.MAX_MESSAGE_BYTES + (64 << 10)  # a little over the limit: decode rejects and counts
+        self._recv_budget = recv_budget_bytes
+        self._cache_budget = cache_budget_bytes
         self._stop = threading.Event()
         self._ctx = zmq.Context.instance()
         self._pull = self._ctx.socket(zmq.PULL)
-        self._pull.setsockopt(zmq.RCVHWM, recv_hwm)
-        self._pull.setsockopt(zmq.MAXMSGSIZE, 4 * wire.MAX_MESSAGE_BYTES)  # memory guard; decode rejects first
+        self._pull.setsockopt(zmq.RCVHWM, max(1, min(recv_hwm, recv_budget_bytes // self._max_recv)))
+        self._pull.setsockopt(zmq.MAXMSGSIZE, self._max_recv)
         self._pull.bind(tracklets_endpoint)
         self._pub = self._ctx.socket(zmq.PUB)
         self._pub.setsockopt(zmq.SNDHWM, events_hwm)
@@ -57,7 +65,10 @@ class GalleryService:
         self._ingest_client: redis.Redis | None = None  # the ingest thread's
         self.resolver: Resolver | None = None
         self._held: list[tuple[str, bytes, wire.Tracklet]] = []  # received, not yet in the log
-        self._decoded: dict[bytes, wire.Tracklet] = {}  # log entry id -> its message, decoded at ingest
+        self._decoded: dict[bytes, tuple[wire.Tracklet, int]] = {}  # log entry id -> (message, its bytes)
+        self._decoded_bytes = 0
+        self._decoded_lock = threading.Lock()
+        self._read_count = batch_size  # log entries per read: fewer when entries are large (crops)
         self._pending_mode = True  # first re-read entries delivered before a crash
         self._broken = True  # (re)load state before the first step
         self._backoff = 0.05
@@ -142,7 +153,9 @@ class GalleryService:
         self.resolver.load(identities, vectors)
         self._house = Housekeeper(self.client, self.keys, self.resolver, **self._house_args)
         self._pending_mode, self._broken = True, False
-        self._decoded.clear()
+        with self._decoded_lock:
+            self._decoded.clear()
+            self._decoded_bytes = 0
         log.info("gallery state loaded from redis: %d identities, %d exemplars in %.2f s",
                  len(identities), self.resolver.index_size(), time.monotonic() - started)
 
@@ -171,27 +184,52 @@ class GalleryService:
     def _ingest(self, timeout_ms: int) -> int:
         """Move what ZeroMQ holds into the log; while Redis is down nothing more is received (back-pressure).
         Runs on the ingest thread, with its own connection."""
-        got = 0
+        got, held_bytes = 0, 0
         if not self._held and self._pull.poll(timeout_ms):
-            while got < self.batch_size:
+            # a batch is bounded in bytes too: it is held twice (raw and decoded) until it is in the log
+            while got < self.batch_size and held_bytes < self._recv_budget // 4:
                 try:
                     raw = self._pull.recv(zmq.NOBLOCK, copy=True)
                 except zmq.Again:
                     break
                 got += 1
-                self._accept(raw)
+                held_bytes += len(raw)
+                try:
+                    self._accept(raw)
+                except Exception:  # a message nobody foresaw must cost only itself
+                    M.MESSAGE_ERRORS.labels("ingest").inc()
+                    log.exception("ingest: dropped a message of %d bytes that failed unexpectedly", len(raw))
         if self._held:
             ids = durable.append(self._ingest_client, self.keys, [(tid, raw) for tid, raw, _ in self._held])
-            for eid, (_, _, msg) in zip(ids, self._held):
+            for eid, (_, raw, msg) in zip(ids, self._held):
                 M.RECEIVED.labels(msg.camera, msg.modality).inc()
-                if len(self._decoded) < 8 * self.batch_size:  # a bound: past it, resolution decodes again
-                    self._decoded[eid] = msg  # saves decoding it again when it is read back from the log
+                self._cache(eid, msg, len(raw))
             self._held = []
         return got
 
+    def _cache(self, eid: bytes, msg: wire.Tracklet, size: int) -> None:
+        """Keep a decoded message for resolution (saves decoding it again), within the cache's byte budget;
+        past it, resolution decodes from the log."""
+        with self._decoded_lock:
+            if self._decoded_bytes + size <= self._cache_budget:
+                self._decoded[eid] = (msg, size)
+                self._decoded_bytes += size
+
+    def _cached(self, eid: bytes) -> wire.Tracklet | None:
+        with self._decoded_lock:
+            hit = self._decoded.pop(eid, None)
+            if hit is None:
+                return None
+            self._decoded_bytes -= hit[1]
+            return hit[0]
+
     def _accept(self, raw: bytes) -> None:
         try:
-            msg = wire.decode(raw)
+            msg = wire.decode(raw, self.max_crop)
+        except wire.CropTooLarge as exc:
+            M.REJECTED.labels("crop_too_large").inc()
+            log.warning("rejected a tracklet: %s", exc)
+            return
         except wire.WireError as exc:
             M.REJECTED.labels("malformed").inc()
             log.debug("rejected a malformed message of %d bytes: %s", len(raw), exc)
@@ -206,25 +244,49 @@ class GalleryService:
         self._held.append((msg.id, raw, msg))
 
     def _process(self, block_ms: int | None = None) -> int:
-        entries = durable.read(self.client, self.keys, self.batch_size, pending=self._pending_mode)
+        count = self._read_count
+        entries = durable.read(self.client, self.keys, count, pending=self._pending_mode)
         if self._pending_mode and not entries:
             self._pending_mode = False
-            entries = durable.read(self.client, self.keys, self.batch_size, pending=False, block_ms=block_ms)
+            entries = durable.read(self.client, self.keys, count, pending=False, block_ms=block_ms)
         elif not self._pending_mode and not entries and block_ms:
-            entries = durable.read(self.client, self.keys, self.batch_size, pending=False, block_ms=block_ms)
+            entries = durable.read(self.client, self.keys, count, pending=False, block_ms=block_ms)
         if not entries:
             M.LAG.set(0)
             return 0
         M.LAG.set(max(0.0, time.time() - durable.entry_time(entries[0][0])))
-        self._resolve(entries)
+        # The next read takes as many entries as fit a quarter of the receive budget at this read's mean size.
+        mean = sum(len(f.get(b"msg", b"")) for _, f in entries) / len(entries)
+        self._read_count = int(max(1, min(self.batch_size, self._recv_budget // 4 // max(mean, 1))))
+        try:
+            self._resolve(entries)
+        except RETRYABLE:
+            raise
+        except Exception:
+            # One entry nobody foresaw must not stop the gallery, nor block the log behind it: reload the
+            # state the failed batch may have half-changed, then resolve its entries one at a time, dropping
+            # (acknowledging) only the ones that fail again.
+            log.exception("resolving a batch of %d log entries failed; retrying them one by one", len(entries))
+            self._recover()
+            for entry in entries:
+                try:
+                    self._resolve([entry])
+                except RETRYABLE:
+                    raise
+                except Exception:
+                    M.MESSAGE_ERRORS.labels("resolve").inc()
+                    log.exception("dropped log entry %s (tracklet %s): resolving it failed", entry[0],
+                                  entry[1].get(b"tid"))
+                    self._recover()
+                    self.client.xack(self.keys.log, GROUP, entry[0])
         return len(entries)
 
     def _resolve(self, entries) -> None:
         acks, replays, parsed = [], [], []
         for eid, fields in entries:
             try:
-                msg = self._decoded.pop(eid, None)
-                parsed.append((eid, msg if msg is not None else wire.decode(fields[b"msg"])))
+                msg = self._cached(eid)
+                parsed.append((eid, msg if msg is not None else wire.decode(fields[b"msg"], self.max_crop)))
             except (wire.WireError, KeyError):
                 M.REJECTED.labels("malformed").inc()
                 acks.append(eid)

@@ -13,3 +13,42 @@ def redis_server(tmp_path):
         yield server
     finally:
         server.stop()
+
+
+TINY_MODEL = {"depth": 18, "variant": "full", "seq_len": 4, "height": 64, "width": 32, "base_width": 8,
+              "lstm_hidden": 16, "gat_hidden": 4, "guide_hidden": 8}
+_EXPORT = """
+import json, sys
+import mindspore as ms
+from reid.export import build_inference_net, export_model
+ms.set_seed(0)
+m = json.loads(sys.argv[2])
+sizes = {k: v for k, v in m.items() if k not in ("depth", "variant", "seq_len", "height", "width")}
+net = build_inference_net(m["depth"], m["variant"], m["seq_len"], **sizes)
+print(export_model(net, sys.argv[1], "onnx", 1, m["seq_len"], m["height"], m["width"],
+                   {"depth": m["depth"], "variant": m["variant"]}))
+"""
+
+
+class TinyOnnx:
+    """A randomly initialised tiny STAR exported to ONNX, and the deployment `model` section that loads it."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.height, self.width = TINY_MODEL["height"], TINY_MODEL["width"]
+        self.model_section = {**TINY_MODEL, "weights": path, "backend": "onnx", "batch_size": 1}
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tmp_path_factory) -> TinyOnnx:
+    """Exported once per session, in a child process: MindSpore cannot be imported into a process that has
+    loaded MediaPipe (their protobuf descriptors clash), and other tests load MediaPipe."""
+    import json
+    import subprocess
+    import sys
+
+    prefix = str(tmp_path_factory.mktemp("tiny_model") / "star")
+    result = subprocess.run([sys.executable, "-c", _EXPORT, prefix, json.dumps(TINY_MODEL)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return TinyOnnx(result.stdout.strip().splitlines()[-1])

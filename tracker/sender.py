@@ -31,6 +31,8 @@ class TrackletSender:
         self.on_sent = on_sent or (lambda t: None)
         self.on_confirmed = on_confirmed or (lambda tracklet_id: None)
         self.on_error = on_error or (lambda t, exc: None)
+        self.on_rejected_events = lambda n: None
+        self.rejected_events = 0  # messages on the events subscription that were not valid identity events
         self._deadline: float | None = None
         self.sent = 0  # handed to ZeroMQ (first sends; resends are in .resent)
         self.confirmed = 0  # the gallery's identity event arrived
@@ -76,6 +78,9 @@ class TrackletSender:
                 for tracklet_id in self._client.poll_confirmed(0 if self._queue.qsize() else 20):
                     self.confirmed += 1
                     self.on_confirmed(tracklet_id)
+                if self._client.rejected > self.rejected_events:
+                    self.on_rejected_events(self._client.rejected - self.rejected_events)
+                    self.rejected_events = self._client.rejected
                 if ending and self._client.unconfirmed == 0:
                     return
                 if self._deadline is not None and time.monotonic() > self._deadline:

@@ -45,6 +45,9 @@ class WorkerMetrics:
         self.queue = lab(metrics.gauge("starreid_worker_send_queue_depth", "tracklets waiting to be sent", LABELS))
         self.source_errors = lab(metrics.counter("starreid_worker_source_errors_total",
                                                  "source failures (unreadable file or folder)", LABELS))
+        self.events_rejected = lab(metrics.counter("starreid_worker_events_rejected_total",
+                                                   "messages on the identity-event subscription that were not "
+                                                   "valid events (dropped)", LABELS))
         self.frame_errors = lab(metrics.counter("starreid_worker_frame_errors_total",
                                                 "frames that failed in the pipeline (skipped)", LABELS))
 
@@ -59,6 +62,7 @@ class Worker:
         sender.on_sent = lambda t: self.metrics.sent.inc()
         sender.on_confirmed = lambda tracklet_id: self.metrics.confirmed.inc()
         sender.on_error = lambda t, exc: self.metrics.send_errors.inc()
+        sender.on_rejected_events = self.metrics.events_rejected.inc
         self._retry = Backoff(0.5, retry_max)
         self.emitted = 0
 

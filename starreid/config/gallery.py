@@ -38,3 +38,10 @@ class GalleryConfig(Section):
     threads: int = Field(default=1, ge=1, le=256, description="CPU threads for search (faiss OpenMP and BLAS)")
     batch_size: int = Field(default=256, ge=1, le=10_000, description="log entries resolved per round trip")
     drain_timeout_s: float = Field(default=30.0, ge=0, description="on SIGTERM, time allowed to empty the log")
+    max_crop_scale: float = Field(default=2.0, ge=1, le=16,
+                                  description="a crop whose header declares more than this multiple of the "
+                                              "model's input height or width is rejected before decoding")
+    recv_budget_mb: int = Field(default=256, ge=32, description="memory for received tracklets (the ZeroMQ "
+                                "queue, an ingest batch, a read batch), in MiB")
+    cache_budget_mb: int = Field(default=64, ge=0, description="memory for tracklets decoded at ingest and kept "
+                                 "for resolution, in MiB (0 = decode again)")

@@ -113,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
                 batch_size=g.batch_size, recv_hwm=z.recv_hwm, events_hwm=z.events_hwm, retention_s=g.retention_s,
                 retention_sweep_s=g.retention_sweep_s, log_retention_s=g.log_retention_s,
                 events_retention_s=g.events_retention_s, dedupe_ttl_s=g.dedupe_ttl_s,
-                drain_timeout_s=g.drain_timeout_s)
+                drain_timeout_s=g.drain_timeout_s,
+                max_crop=(int(cfg.model.height * g.max_crop_scale), int(cfg.model.width * g.max_crop_scale)),
+                recv_budget_bytes=g.recv_budget_mb << 20, cache_budget_bytes=g.cache_budget_mb << 20)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: service.request_stop())
             log.info("metrics on %s", server.url)

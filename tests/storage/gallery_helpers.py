@@ -22,7 +22,7 @@ def tracklet(tid: str, vector: np.ndarray | None, camera: str = "cam0", modality
     kp = np.zeros((frames, 17, 3), np.float32)
     kp[..., 2] = 0.9
     emb = None if vector is None else wire.Embedding(np.asarray(vector, np.float32), model)
-    crops = None if vector is not None else [b"\xff\xd8\xff" + b"\0" * 16] * frames
+    crops = None if vector is not None else wire.encode_crops(np.zeros((frames, 16, 8, 3), np.uint8))
     return wire.Tracklet(id=tid, camera=camera, modality=modality, track_id=1, start_ts=t, end_ts=t + 2.4,
                          keypoints=kp, valid=np.ones(frames, bool), crops=crops, embedding=emb)
 
@@ -79,7 +79,7 @@ def free_tcp() -> str:
 
 
 def write_config(path, redis_url: str | None, tracklets: str, events: str, gallery: dict | None = None,
-                 redis_extra: dict | None = None) -> str:
+                 redis_extra: dict | None = None, extra: dict | None = None) -> str:
     """A deployment config for a gallery subprocess (metrics on a free port, Redis by URL or embedded)."""
     import yaml
 
@@ -91,6 +91,7 @@ def write_config(path, redis_url: str | None, tracklets: str, events: str, galle
         "zmq": {"tracklets": tracklets, "events": events},
         "metrics": {"host": "127.0.0.1", "gallery_port": 0},
         "logging": {"level": "INFO"},
+        **(extra or {}),
     }
     path.write_text(yaml.safe_dump(cfg))
     return str(path)

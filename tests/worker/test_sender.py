@@ -72,3 +72,38 @@ def test_back_pressure_then_bounded_shutdown_without_a_gallery():
     assert time.monotonic() - start < 4.0
     assert sender.confirmed == 0 and sender.unconfirmed_at_exit == 4
     assert sender.lost == 3 + done.count(False)  # still queued, or refused by put() after the grace
+
+
+@pytest.mark.timeout(60)
+def test_poison_on_the_events_subscription_is_counted_and_confirming_goes_on():
+    """Anyone who reaches the events port can send anything; the sender drops and counts it, and still
+    recognises its own confirmations among the poison."""
+    from hostile import expected_rejections, poison_messages
+
+    ctx = zmq.Context.instance()
+    pull = ctx.socket(zmq.PULL)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.SNDHWM, 0)
+    events_port = pub.bind_to_random_port("tcp://127.0.0.1")
+    sender = TrackletSender(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{events_port}", resend_after_s=30)
+    poison = poison_messages(np.random.default_rng(5), 1000)
+    expected = expected_rejections(poison, accepted=wire.IdentityEvent)
+    try:
+        time.sleep(0.3)  # the subscription is up
+        for i in range(10):
+            sender.put(tracklet(i))
+            tid = wire.decode(pull.recv()).id
+            for data in poison[i * 100:(i + 1) * 100]:
+                pub.send(data)
+            pub.send(wire.encode(wire.IdentityEvent(tracklet_id=tid, identity_id="p1", kind="new", score=0.0,
+                                                    camera="cam0", modality="rgb", time=1.0)))
+        deadline = time.monotonic() + 20
+        while (sender.confirmed < 10 or sender.rejected_events < expected) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sender.confirmed == 10 and sender.unconfirmed == 0
+        assert sender.rejected_events == expected
+    finally:
+        sender.close(1.0)
+        pull.close(linger=0)
+        pub.close(linger=0)
