@@ -14,7 +14,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "eval"))
 from eval_reference import reference_evaluate  # noqa: E402  (the loop the tests check against)
 
-from reid.eval import evaluate  # noqa: E402
+from starreid.reid.eval import evaluate  # noqa: E402
 
 
 def vcm_sized(rng, nq, ng, n_ids=427, n_cams=12, dim=256):

@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from starreid import wire
-from storage import log as durable
-from storage.connect import connect
-from storage.keys import Keys
-from storage.redis_server import EmbeddedRedis, free_port
-from storage.synthetic import Population, purity_completeness
-from storage.vectors import ExemplarIndex
+from starreid.contracts import wire
+from starreid.storage import log as durable
+from starreid.storage.connect import connect
+from starreid.storage.keys import Keys
+from starreid.storage.redis_server import EmbeddedRedis, free_port
+from starreid.storage.synthetic import Population, purity_completeness
+from starreid.storage.vectors import ExemplarIndex
 
 THRESHOLDS = {"rgb_rgb": 0.65, "ir_ir": 0.65, "rgb_ir": 0.58}
 SIGMA = 0.6
@@ -71,7 +71,7 @@ def bench_ingest(n: int, identities: int, dim: int, workdir: Path, batch_size: i
                "zmq": {"tracklets": tracklets, "events": events},
                "metrics": {"gallery_port": 0}, "logging": {"level": "WARNING"}}
         (workdir / "gallery.yaml").write_text(yaml.safe_dump(cfg))
-        proc = subprocess.Popen([sys.executable, "-m", "starreid.cli", "--log-level", "WARNING", "gallery",
+        proc = subprocess.Popen([sys.executable, "-m", "starreid", "--log-level", "WARNING", "gallery",
                                  "--config", str(workdir / "gallery.yaml")])
         keys = Keys("bench")
         try:

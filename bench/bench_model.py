@@ -72,8 +72,8 @@ def build(kind: str, depth: int, seq_len: int):
     or the 'heads' alone (frame vectors (B, T, C) + keypoints -> embedding: FG, SG, BN-neck)."""
     from mindspore import nn
 
-    from reid.export import build_inference_net
-    from reid.models.star import l2_normalize
+    from starreid.reid.export import build_inference_net
+    from starreid.reid.models.star import l2_normalize
 
     net = build_inference_net(depth, "full", seq_len)
     if kind == "full":
@@ -161,7 +161,7 @@ def main(argv=None) -> int:
     import mindspore as ms
     import onnxruntime as ort
 
-    from reid.export import example_inputs
+    from starreid.reid.export import example_inputs
 
     ms.set_device("CPU")
     gemm, gemm_flops = gemm_calls()

@@ -14,9 +14,9 @@ import time
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from tracker.bytetrack import ByteTracker, iou_matrix
-from tracker.mot import evaluate
-from tracker.synthetic import detections, walkers
+from starreid.tracker.bytetrack import ByteTracker, iou_matrix
+from starreid.tracker.mot import evaluate
+from starreid.tracker.synthetic import detections, walkers
 
 GOAL_FPS = 1500.0
 
@@ -31,8 +31,8 @@ def synthetic(n_frames: int):
 
 
 def hog_detections(path: str, scale: float):
-    from streams import open_source
-    from tracker.hog import HogPeopleDetector
+    from starreid.streams import open_source
+    from starreid.tracker.hog import HogPeopleDetector
 
     hog = HogPeopleDetector(scale=scale, pyramid_step=1.1)
     return [hog(f.image) for f in open_source(path, "bench", "rgb").frames()]

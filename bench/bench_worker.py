@@ -13,8 +13,8 @@ import argparse
 import time
 from collections import defaultdict
 
-from streams import open_source
-from tracker.factory import build_pipeline
+from starreid.streams import open_source
+from starreid.tracker.factory import build_pipeline
 
 GOAL_FPS = 10.0
 VARIANTS = [  # (label, settings)

@@ -11,8 +11,8 @@ FORMATS = {"onnx": ("ONNX", ".onnx"), "mindir": ("MINDIR", ".mindir")}
 def build_inference_net(depth: int = 50, variant: str = "full", seq_len: int = 12, weights: str | None = None,
                         **model_kwargs):
     """EmbeddingNet in inference mode, with weights loaded strictly from a .ckpt when given."""
-    from reid.models import EmbeddingNet, build_star
-    from reid.models.checkpoint import load_weights
+    from starreid.reid.models import EmbeddingNet, build_star
+    from starreid.reid.models.checkpoint import load_weights
 
     star = build_star(depth=depth, variant=variant, num_classes=0, seq_len=seq_len, **model_kwargs)
     if weights is not None:

@@ -6,7 +6,7 @@ import json
 
 import redis
 
-from storage.keys import Keys
+from starreid.storage.keys import Keys
 
 
 def _scan_stream(client: redis.Redis, stream: str, field: bytes, values: set[bytes], chunk: int = 2000) -> int:

@@ -7,11 +7,11 @@ import time
 
 import redis
 
-from storage import log as durable
-from storage import metrics as M
-from storage.erase import compact_on_disk, erase_identities
-from storage.keys import GROUP, Keys
-from storage.resolver import Resolver
+from starreid.storage import log as durable
+from starreid.storage import metrics as M
+from starreid.storage.erase import compact_on_disk, erase_identities
+from starreid.storage.keys import GROUP, Keys
+from starreid.storage.resolver import Resolver
 
 log = logging.getLogger(__name__)
 ALIVE_TTL_S = 5

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import redis
 
-from storage.keys import CONSUMER, GROUP, Keys
+from starreid.storage.keys import CONSUMER, GROUP, Keys
 
 
 def ensure_group(client: redis.Redis, keys: Keys) -> None:

@@ -1,5 +1,5 @@
 """The gallery's Prometheus metrics (created on first import; safe to import twice)."""
-from starreid import metrics as m
+from starreid.contracts import metrics as m
 
 RECEIVED = m.counter("starreid_gallery_tracklets_received_total", "valid tracklets appended to the log",
                      ("camera", "modality"))

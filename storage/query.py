@@ -9,9 +9,9 @@ import uuid
 import numpy as np
 import redis
 
-from storage import store
-from storage.erase import compact_on_disk, erase_identities
-from storage.keys import Keys
+from starreid.storage import store
+from starreid.storage.erase import compact_on_disk, erase_identities
+from starreid.storage.keys import Keys
 
 
 def list_identities(client: redis.Redis, keys: Keys, limit: int = 50) -> list[dict]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from storage.vectors import ExemplarIndex
+from starreid.storage.vectors import ExemplarIndex
 
 MAX_MERGED = 50  # an exemplar is a running mean over at most this many embeddings, so it keeps adapting
 

@@ -18,14 +18,14 @@ import numpy as np
 import redis
 import zmq
 
-from starreid import wire
-from storage import log as durable
-from storage import metrics as M
-from storage import store
-from storage.connect import RETRYABLE
-from storage.housekeeping import Housekeeper
-from storage.keys import GROUP, Keys
-from storage.resolver import Observation, Resolver
+from starreid.contracts import wire
+from starreid.storage import log as durable
+from starreid.storage import metrics as M
+from starreid.storage import store
+from starreid.storage.connect import RETRYABLE
+from starreid.storage.housekeeping import Housekeeper
+from starreid.storage.keys import GROUP, Keys
+from starreid.storage.resolver import Observation, Resolver
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import redis
 
-from starreid import wire
-from storage.keys import GROUP, Keys
-from storage.resolver import Decision, Identity, Observation
+from starreid.contracts import wire
+from starreid.storage.keys import GROUP, Keys
+from starreid.storage.resolver import Decision, Identity, Observation
 
 
 def event_for(decision: Decision, obs: Observation) -> wire.IdentityEvent:

@@ -1,5 +1,5 @@
 """Camera sources: video files, image folders, RTSP/HTTP streams and V4L2 devices, yielding Frames."""
-from streams.frame import Frame
-from streams.open import SourceError, open_source
+from starreid.streams.frame import Frame
+from starreid.streams.open import SourceError, open_source
 
 __all__ = ["Frame", "open_source", "SourceError"]

@@ -9,8 +9,8 @@ from typing import Iterator
 
 import cv2
 
-from streams.frame import Frame, to_rgb
-from streams.stats import SourceStats
+from starreid.streams.frame import Frame, to_rgb
+from starreid.streams.stats import SourceStats
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}

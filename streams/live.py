@@ -10,10 +10,10 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from streams.backoff import Backoff
-from streams.frame import Frame, to_rgb
-from streams.mjpeg import CorruptFrame, MjpegReader, NotMjpeg, StreamEnded
-from streams.stats import SourceStats
+from starreid.contracts.backoff import Backoff
+from starreid.streams.frame import Frame, to_rgb
+from starreid.streams.mjpeg import CorruptFrame, MjpegReader, NotMjpeg, StreamEnded
+from starreid.streams.stats import SourceStats
 
 log = logging.getLogger(__name__)
 

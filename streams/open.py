@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streams.files import ImageFolderSource, SourceError, VideoFileSource
-from streams.frame import MODALITIES
-from streams.live import LiveSource
+from starreid.streams.files import ImageFolderSource, SourceError, VideoFileSource
+from starreid.streams.frame import MODALITIES
+from starreid.streams.live import LiveSource
 
 LIVE_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://")
 

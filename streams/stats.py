@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from starreid import metrics
+from starreid.contracts import metrics
 
 _LABELS = ("camera", "modality")
 _DOCS = {

@@ -1,7 +1,7 @@
 """Shared fixtures: real servers on 127.0.0.1."""
 import pytest
 
-from storage.redis_server import EmbeddedRedis
+from starreid.storage.redis_server import EmbeddedRedis
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ TINY_MODEL = {"depth": 18, "variant": "full", "seq_len": 4, "height": 64, "width
 _EXPORT = """
 import json, sys
 import mindspore as ms
-from reid.export import build_inference_net, export_model
+from starreid.reid.export import build_inference_net, export_model
 ms.set_seed(0)
 m = json.loads(sys.argv[2])
 sizes = {k: v for k, v in m.items() if k not in ("depth", "variant", "seq_len", "height", "width")}

@@ -3,7 +3,7 @@ worker tests)."""
 import msgpack
 import numpy as np
 
-from starreid import wire
+from starreid.contracts import wire
 
 
 def _valid_bodies(rng: np.random.Generator) -> list[dict]:

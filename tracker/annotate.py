@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tracker.detection import COCO17_EDGES
+from starreid.tracker.detection import COCO17_EDGES
 
 
 def track_colour(track_id: int) -> tuple[int, int, int]:
@@ -39,7 +39,7 @@ def draw_tracks(image: np.ndarray, views, min_score: float = 0.3) -> np.ndarray:
 def tracklet_sheet(tracklet, per_row: int = 12) -> np.ndarray:
     """All crops of a wire Tracklet side by side with their skeletons (keypoints are crop-normalised);
     frames marked invalid get a grey frame instead of the track colour."""
-    from starreid.wire import decode_crops
+    from starreid.contracts.wire import decode_crops
 
     crops = decode_crops(tracklet.crops)
     colour = track_colour(tracklet.track_id)

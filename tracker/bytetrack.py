@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from tracker import kalman
+from starreid.tracker import kalman
 
 NEW, TRACKED, LOST = "new", "tracked", "lost"
 

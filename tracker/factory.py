@@ -1,10 +1,10 @@
 """Builds one camera's pipeline from plain settings (the CLI maps config sections onto these arguments)."""
 from __future__ import annotations
 
-from tracker.bytetrack import ByteTracker
-from tracker.detection import make_detector
-from tracker.pipeline import CameraPipeline
-from tracker.tracklets import TrackletBuilder
+from starreid.tracker.bytetrack import ByteTracker
+from starreid.tracker.detection import make_detector
+from starreid.tracker.pipeline import CameraPipeline
+from starreid.tracker.tracklets import TrackletBuilder
 
 
 def build_pipeline(camera: str, modality: str, backend: str = "hog_mediapipe", weights: str | None = None,

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracker.detection import Detection
-from tracker.hog import HogPeopleDetector
+from starreid.tracker.detection import Detection
+from starreid.tracker.hog import HogPeopleDetector
 
 
 class HogMediaPipe:
@@ -22,7 +22,7 @@ class HogMediaPipe:
 
     def pose(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         if self._pose is None:  # the model loads on first use (~0.3 s)
-            from tracker.pose_mediapipe import MediaPipePose
+            from starreid.tracker.pose_mediapipe import MediaPipePose
 
             self._pose = MediaPipePose()
         out = np.zeros((len(boxes), 17, 3), np.float32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from tracker.bytetrack import iou_matrix
+from starreid.tracker.bytetrack import iou_matrix
 
 
 def evaluate(truth: list[dict[int, np.ndarray]], predicted: list[dict[int, np.ndarray]],

@@ -8,12 +8,12 @@ from typing import Callable
 
 import numpy as np
 
-from streams.frame import Frame
-from tracker.bytetrack import ByteTracker
-from tracker.crops import crop_person, crop_rect, keypoints_to_crop
-from tracker.detection import Detector, boxes_array
-from tracker.tracklets import TrackletBuilder
-from starreid.wire import Tracklet
+from starreid.streams.frame import Frame
+from starreid.tracker.bytetrack import ByteTracker
+from starreid.tracker.crops import crop_person, crop_rect, keypoints_to_crop
+from starreid.tracker.detection import Detector, boxes_array
+from starreid.tracker.tracklets import TrackletBuilder
+from starreid.contracts.wire import Tracklet
 
 
 @dataclass

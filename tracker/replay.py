@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracker.detection import Detection
+from starreid.tracker.detection import Detection
 
 
 class ReplayDetector:

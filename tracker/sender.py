@@ -2,7 +2,7 @@
 
 PUSH/PULL does not acknowledge, and a gallery killed mid-stream loses what its socket had buffered, so the
 sender keeps every tracklet until the gallery's identity event for it arrives, resending the unconfirmed
-ones (storage.client.GalleryClient; tracklet ids make a resend harmless).
+ones (starreid.contracts.client.GalleryClient; tracklet ids make a resend harmless).
 
 Back-pressure: at most max_unconfirmed tracklets wait for confirmation; past that the thread stops taking
 from the queue, the queue fills, and put() blocks the camera loop (a live source then drops stale frames
@@ -14,8 +14,8 @@ import queue
 import threading
 import time
 
-from starreid import wire
-from storage.client import GalleryClient
+from starreid.contracts import wire
+from starreid.contracts.client import GalleryClient
 
 log = logging.getLogger(__name__)
 _END = object()

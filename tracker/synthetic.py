@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracker.bytetrack import iou_matrix
+from starreid.tracker.bytetrack import iou_matrix
 
 
 def walkers(n_frames: int, starts: list[tuple[float, float]], velocities: list[tuple[float, float]],

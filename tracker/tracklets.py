@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from starreid.wire import Tracklet, encode_crops
+from starreid.contracts.wire import Tracklet, encode_crops
 
 
 @dataclass

@@ -9,11 +9,11 @@ import threading
 import time
 from typing import Callable
 
-from starreid import metrics
-from streams.backoff import Backoff
-from streams.files import SourceError
-from tracker.pipeline import CameraPipeline
-from tracker.sender import TrackletSender
+from starreid.contracts import metrics
+from starreid.contracts.backoff import Backoff
+from starreid.streams.files import SourceError
+from starreid.tracker.pipeline import CameraPipeline
+from starreid.tracker.sender import TrackletSender
 
 log = logging.getLogger(__name__)
 LABELS = ("camera", "modality")

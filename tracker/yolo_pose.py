@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracker.detection import Detection
+from starreid.tracker.detection import Detection
 
 
 class YoloPose:
@@ -44,7 +44,7 @@ class YoloPose:
 
     def pose(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """Keypoints for given boxes: run on the frame and take, per box, the detection overlapping it most."""
-        from tracker.bytetrack import iou_matrix
+        from starreid.tracker.bytetrack import iou_matrix
 
         out = np.zeros((len(boxes), 17, 3), np.float32)
         det_boxes, _, kps = self._run(image)

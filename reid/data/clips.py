@@ -7,10 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from reid.data.errors import DatasetError
-from reid.data.skeleton_store import SkeletonStore
-from reid.data.vcm import TrackletRecord
-from reid.data.vcm_files import frame_path
+from starreid.reid.data.errors import DatasetError
+from starreid.reid.data.skeleton_store import SkeletonStore
+from starreid.reid.data.vcm import TrackletRecord
+from starreid.reid.data.vcm_files import frame_path
 
 
 @dataclass

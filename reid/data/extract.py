@@ -7,10 +7,10 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from reid.data.clips import read_frame
-from reid.data.errors import DatasetError
-from reid.data.skeleton_store import SkeletonWriter
-from reid.data.vcm_files import frame_path, read_names
+from starreid.reid.data.clips import read_frame
+from starreid.reid.data.errors import DatasetError
+from starreid.reid.data.skeleton_store import SkeletonWriter
+from starreid.reid.data.vcm_files import frame_path, read_names
 
 
 def dataset_frame_names(root) -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reid.data.skeleton_store import SkeletonStore
+from starreid.reid.data.skeleton_store import SkeletonStore
 
 
 def pose_pixel_error(pred: SkeletonStore, truth: SkeletonStore, names, width: int, height: int,

@@ -14,8 +14,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from reid.data.coco import COCO17_NAMES
-from reid.data.errors import DatasetError
+from starreid.reid.data.coco import COCO17_NAMES
+from starreid.reid.data.errors import DatasetError
 
 FORMAT = "starreid-skeletons-1"
 _STR = h5py.string_dtype("utf-8")

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reid.data.errors import DatasetError
-from reid.data.vcm_files import parse_name, read_names, read_query_idx, read_track_info
+from starreid.reid.data.errors import DatasetError
+from starreid.reid.data.vcm_files import parse_name, read_names, read_query_idx, read_track_info
 
 MIN_LEN = 12  # the protocol drops tracklets shorter than this everywhere (train, query, gallery)
 FILES = ("train_name.txt", "track_train_info.txt", "test_name.txt", "track_test_info.txt", "query_IDX.txt")

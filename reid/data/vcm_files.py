@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.data.errors import DatasetError
+from starreid.reid.data.errors import DatasetError
 
 # e.g. 0001M2D3T1F1.jpg: person 0001, modality digit 2 (1 = IR, anything else RGB), camera 3, tracklet 1, frame 1
 NAME_RE = re.compile(r"^(\d{4})M(\d)D(\d+)T(\d+)F(\d+)\.(jpg|jpeg|png)$", re.IGNORECASE)

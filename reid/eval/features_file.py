@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.eval.metrics import EvalResult, evaluate_features
+from starreid.reid.eval.metrics import EvalResult, evaluate_features
 
 
 def _side(data, path, prefix):

@@ -1,7 +1,7 @@
 """Result tables and CMC plots."""
 from __future__ import annotations
 
-from reid.eval.metrics import RANKS, EvalResult
+from starreid.reid.eval.metrics import RANKS, EvalResult
 
 
 def format_table(results: dict[str, EvalResult]) -> str:

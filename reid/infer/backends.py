@@ -55,7 +55,7 @@ class MindSporeBackend:
                  batch: int, **model_kwargs):
         import mindspore as ms
 
-        from reid.export import build_inference_net
+        from starreid.reid.export import build_inference_net
 
         ms.set_device(device)
         self.batch = batch

@@ -5,8 +5,8 @@ import logging
 
 import numpy as np
 
-from reid.infer.backends import open_backend
-from reid.infer.sampler import frame_indices, modality_codes, normalize_clips, resize_clips
+from starreid.reid.infer.backends import open_backend
+from starreid.reid.infer.sampler import frame_indices, modality_codes, normalize_clips, resize_clips
 
 log = logging.getLogger(__name__)
 

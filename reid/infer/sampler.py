@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reid.data.samplers import sample_test_clip
-from reid.preprocess import normalise_frames, resize_frames
+from starreid.reid.data.samplers import sample_test_clip
+from starreid.reid.preprocess import normalise_frames, resize_frames
 
 
 def frame_indices(n: int, seq_len: int) -> np.ndarray:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from mindspore import nn, ops
 
-from reid.losses.kl import symmetric_kl
-from reid.losses.triplet import batch_hard_triplet
+from starreid.reid.losses.kl import symmetric_kl
+from starreid.reid.losses.triplet import batch_hard_triplet
 
 
 def identity_loss(logits, labels, label_smoothing: float = 0.0):

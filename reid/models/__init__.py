@@ -1,4 +1,4 @@
 """STAR re-identification model (MindSpore)."""
-from reid.models.star import STAR, VARIANTS, EmbeddingNet, build_star
+from starreid.reid.models.star import STAR, VARIANTS, EmbeddingNet, build_star
 
 __all__ = ["STAR", "VARIANTS", "EmbeddingNet", "build_star"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from reid.models.attention import CrossAttention, SqueezeExcite
-from reid.skeleton import BONES, DEFAULT_SCORE_THRESHOLD
+from starreid.reid.models.attention import CrossAttention, SqueezeExcite
+from starreid.reid.skeleton import BONES, DEFAULT_SCORE_THRESHOLD
 
 
 def bone_features(keypoints, threshold: float = DEFAULT_SCORE_THRESHOLD):

@@ -5,7 +5,7 @@ import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import XavierUniform, initializer
 
-from reid.skeleton import BODY_PARTS, DEFAULT_SCORE_THRESHOLD, NUM_JOINTS, adjacency, part_matrix
+from starreid.reid.skeleton import BODY_PARTS, DEFAULT_SCORE_THRESHOLD, NUM_JOINTS, adjacency, part_matrix
 
 GEM_POWERS = (0.7, 1.0, 3.0, 5.0, 7.0)
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from mindspore import nn, ops
 
-from reid.models.frame_guidance import FrameGuidance
-from reid.models.resnet import TwoStreamResNet
-from reid.models.sad import disturb
-from reid.models.seq_guidance import SequenceGuidance, gem
-from reid.skeleton import DEFAULT_SCORE_THRESHOLD
+from starreid.reid.models.frame_guidance import FrameGuidance
+from starreid.reid.models.resnet import TwoStreamResNet
+from starreid.reid.models.sad import disturb
+from starreid.reid.models.seq_guidance import SequenceGuidance, gem
+from starreid.reid.skeleton import DEFAULT_SCORE_THRESHOLD
 
 VARIANTS = {"baseline": (False, False), "fg": (True, False), "sg": (False, True), "full": (True, True)}
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reid.data.coco import JOINT
-from reid.synth.identity import Identity
+from starreid.reid.data.coco import JOINT
+from starreid.reid.synth.identity import Identity
 
 # Extra points beyond COCO-17 used for drawing: neck, head centre, toes, hands.
 EXTRA = ("neck", "head", "left_toe", "right_toe", "hair_back")

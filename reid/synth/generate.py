@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from reid.data.skeleton_store import SOURCES, SkeletonWriter
-from reid.data.vcm_files import format_name
-from reid.synth.identity import sample_identity
-from reid.synth.render import SS, render_tracklet
-from reid.synth.scene import make_camera
+from starreid.reid.data.skeleton_store import SOURCES, SkeletonWriter
+from starreid.reid.data.vcm_files import format_name
+from starreid.reid.synth.identity import sample_identity
+from starreid.reid.synth.render import SS, render_tracklet
+from starreid.reid.synth.scene import make_camera
 
 GT_FILE = SOURCES["gt"]
 

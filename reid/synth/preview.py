@@ -4,10 +4,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from reid.data.clips import read_frame
-from reid.data.skeleton_store import SkeletonStore
-from reid.data.vcm import load_vcm
-from reid.data.vcm_files import frame_path
+from starreid.reid.data.clips import read_frame
+from starreid.reid.data.skeleton_store import SkeletonStore
+from starreid.reid.data.vcm import load_vcm
+from starreid.reid.data.vcm_files import frame_path
 
 BONES = [(5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (11, 12), (5, 11), (6, 12), (11, 13), (13, 15), (12, 14), (14, 16)]
 

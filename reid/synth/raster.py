@@ -4,8 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from reid.synth.body import P, face_visibility
-from reid.synth.identity import Identity
+from starreid.reid.synth.body import P, face_visibility
+from starreid.reid.synth.identity import Identity
 
 # Part labels: what each pixel shows. Colour (RGB) and temperature (IR) are looked up from these.
 BG, SKIN, TOP, BOTTOM, HAIR, SHOE, FEATURE, OCCLUDER = range(8)

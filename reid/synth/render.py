@@ -4,11 +4,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from reid.synth.body import P, body_points, face_visibility, project
-from reid.synth.identity import Identity
-from reid.synth.raster import (BG, BOTTOM, DROPPABLE, FEATURE, HAIR, OCCLUDER, SHOE, SKIN, TOP,
+from starreid.reid.synth.body import P, body_points, face_visibility, project
+from starreid.reid.synth.identity import Identity
+from starreid.reid.synth.raster import (BG, BOTTOM, DROPPABLE, FEATURE, HAIR, OCCLUDER, SHOE, SKIN, TOP,
                                rasterise)
-from reid.synth.scene import Camera
+from starreid.reid.synth.scene import Camera
 
 SS = 2  # supersampling factor: draw at twice the size, area-downsample for anti-aliasing
 

@@ -39,7 +39,7 @@ def run_one(base: dict, out: Path, variant: str, seed: int, log_args: list[str])
     directory.mkdir(parents=True, exist_ok=True)
     config_path = directory / "config.yaml"
     config_path.write_text(yaml.safe_dump(derived_config(base, out, variant, seed), sort_keys=False))
-    subprocess.run([sys.executable, "-m", "starreid.cli", *log_args, "train", "--config", str(config_path),
+    subprocess.run([sys.executable, "-m", "starreid", *log_args, "train", "--config", str(config_path),
                     "--no-progress"], check=True)
     lines = (directory / "train_log.jsonl").read_text().splitlines()
     final = json.loads(lines[-1])
@@ -61,7 +61,7 @@ def probe_poses(result: dict, out: Path, log_args: list[str]) -> dict:
             poses[mode] = result["final"]
             continue
         numbers = directory / f"poses-{mode}.json"
-        subprocess.run([sys.executable, "-m", "starreid.cli", *log_args, "eval", "--checkpoint",
+        subprocess.run([sys.executable, "-m", "starreid", *log_args, "eval", "--checkpoint",
                         str(directory / "last.ckpt"), "--config", str(directory / "config.yaml"), "--poses", mode,
                         "--json", str(numbers), "--no-progress"], check=True, stdout=subprocess.DEVNULL)
         raw = json.loads(numbers.read_text())
@@ -148,8 +148,8 @@ def bar_plot(table: dict, path: Path, chance: dict | None = None) -> None:
 
 def chance_level(data_root: str, min_len: int = 12, draws: int = 5) -> dict:
     """Metrics of random embeddings on the test split (the floor any trained model must clear)."""
-    from reid.data.vcm import load_vcm
-    from reid.eval import evaluate_features
+    from starreid.reid.data.vcm import load_vcm
+    from starreid.reid.eval import evaluate_features
 
     ds = load_vcm(data_root, min_len=min_len)
     q = (np.array([r.pid for r in ds.query]), np.array([r.camid for r in ds.query]))

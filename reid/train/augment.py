@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reid.preprocess import normalise_frames, resize_frames
+from starreid.reid.preprocess import normalise_frames, resize_frames
 
 # COCO-17 joints exchanged by a horizontal flip
 FLIP_ORDER = np.array([0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15])

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reid.data.clips import load_clip
-from reid.data.samplers import PKSampler, sample_test_clip, sample_train_clip
-from reid.train.augment import augment_clip, eval_clip
+from starreid.reid.data.clips import load_clip
+from starreid.reid.data.samplers import PKSampler, sample_test_clip, sample_train_clip
+from starreid.reid.train.augment import augment_clip, eval_clip
 
 MODALITY_CODE = {"rgb": 0, "ir": 1}
 

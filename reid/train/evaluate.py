@@ -6,7 +6,7 @@ import mindspore as ms
 import numpy as np
 from tqdm import tqdm
 
-from reid.train.batches import eval_batches
+from starreid.reid.train.batches import eval_batches
 
 DIRECTIONS = ("i2v", "v2i")
 
@@ -64,7 +64,7 @@ def evaluate_model(net, dataset, skeletons, seq_len: int, height: int, width: in
                    threads: int = 2, progress: bool = True, poses: str = "given") -> dict:
     """{'i2v': {rank1, rank5, rank10, rank20, mAP, mINP, queries}, 'v2i': {...}}; the query set (IR) and the
     gallery (RGB) are embedded once and swap roles for the second direction."""
-    from reid.eval import RANKS, evaluate_features
+    from starreid.reid.eval import RANKS, evaluate_features
 
     query = extract(net, dataset.root, dataset.query, skeletons, seq_len, height, width, batch, threads,
                     progress, "extract query", poses)
@@ -80,7 +80,7 @@ def evaluate_model(net, dataset, skeletons, seq_len: int, height: int, width: in
 
 def checkpoint_net(checkpoint: str, model: dict):
     """The STAR network of a training config's model section with a checkpoint's weights, in eval mode."""
-    from reid.export import build_inference_net
+    from starreid.reid.export import build_inference_net
 
     arch = {k: v for k, v in model.items() if k not in ("depth", "variant", "seq_len", "height", "width",
                                                          "pretrained")}
@@ -95,8 +95,8 @@ def checkpoint_features(checkpoint: str, data_root: str, skeletons_path: str | N
     """The test split embedded by a trained checkpoint, as the arrays of a features file: ir_feats, ir_pids,
     ir_camids (the I2V queries) and rgb_feats, rgb_pids, rgb_camids (the gallery). model is the training
     config's model section (architecture and input size)."""
-    from reid.data.skeleton_store import SkeletonStore
-    from reid.data.vcm import load_vcm
+    from starreid.reid.data.skeleton_store import SkeletonStore
+    from starreid.reid.data.vcm import load_vcm
     ms.set_device(device)
     dataset = load_vcm(data_root, min_len=min_len)
     store = SkeletonStore(skeletons_path) if skeletons_path else None

@@ -10,18 +10,18 @@ import mindspore as ms
 import numpy as np
 from tqdm import tqdm
 
-from reid.data.skeleton_store import SkeletonStore
-from reid.data.vcm import load_vcm
-from reid.losses import loss_for
-from reid.models import build_star
-from reid.models.checkpoint import load_weights
-from reid.models.train_step import TrainStep, make_optimizer
-from reid.train import distributed
-from reid.train.batches import TrainBatches
-from reid.train.evaluate import evaluate_model
-from reid.train.plots import plot_curves
-from reid.train.schedule import lr_per_step
-from reid.train.state import load_state, restore_rng, save_state
+from starreid.reid.data.skeleton_store import SkeletonStore
+from starreid.reid.data.vcm import load_vcm
+from starreid.reid.losses import loss_for
+from starreid.reid.models import build_star
+from starreid.reid.models.checkpoint import load_weights
+from starreid.reid.models.train_step import TrainStep, make_optimizer
+from starreid.reid.train import distributed
+from starreid.reid.train.batches import TrainBatches
+from starreid.reid.train.evaluate import evaluate_model
+from starreid.reid.train.plots import plot_curves
+from starreid.reid.train.schedule import lr_per_step
+from starreid.reid.train.state import load_state, restore_rng, save_state
 
 log = logging.getLogger(__name__)
 METRICS = ("rank1", "mAP")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reid.models.seq_guidance import GEM_POWERS
+from starreid.reid.models.seq_guidance import GEM_POWERS
 
 
 def pooling_probe(checkpoint: str, data_root: str, skeletons_path: str, model: dict, batch: int = 32,
@@ -20,12 +20,12 @@ def pooling_probe(checkpoint: str, data_root: str, skeletons_path: str, model: d
     import mindspore as ms
     from mindspore import Tensor
 
-    from reid.data.skeleton_store import SkeletonStore
-    from reid.data.vcm import load_vcm
-    from reid.models.seq_guidance import gem
-    from reid.models.star import l2_normalize
-    from reid.train.batches import eval_batches
-    from reid.train.evaluate import checkpoint_net, pose_donors
+    from starreid.reid.data.skeleton_store import SkeletonStore
+    from starreid.reid.data.vcm import load_vcm
+    from starreid.reid.models.seq_guidance import gem
+    from starreid.reid.models.star import l2_normalize
+    from starreid.reid.train.batches import eval_batches
+    from starreid.reid.train.evaluate import checkpoint_net, pose_donors
 
     if model["variant"] not in ("sg", "full"):
         raise ValueError(f"variant {model['variant']!r} has no sequence guidance to probe (use sg or full)")

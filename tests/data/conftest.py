@@ -1,6 +1,6 @@
 import pytest
 
-from reid.synth.generate import generate
+from starreid.reid.synth.generate import generate
 
 
 @pytest.fixture(scope="session")

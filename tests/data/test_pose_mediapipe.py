@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from reid.data.pose_error import pose_pixel_error
-from reid.data.skeleton_store import SkeletonStore, SkeletonWriter, open_skeletons
-from reid.data.extract import extract_skeletons
-from reid.synth.generate import TrackPlan, generate, render_plan
-from tracker.pose_mediapipe import MediaPipePose
+from starreid.reid.data.pose_error import pose_pixel_error
+from starreid.reid.data.skeleton_store import SkeletonStore, SkeletonWriter, open_skeletons
+from starreid.reid.data.extract import extract_skeletons
+from starreid.reid.synth.generate import TrackPlan, generate, render_plan
+from starreid.tracker.pose_mediapipe import MediaPipePose
 
 
 def _rgb_frames(n=6):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from reid.data import PKSampler, sample_test_clip, sample_train_clip
-from reid.data.samplers import _chunks
+from starreid.reid.data import PKSampler, sample_test_clip, sample_train_clip
+from starreid.reid.data.samplers import _chunks
 
 
 @pytest.mark.parametrize("n,s,expected", [

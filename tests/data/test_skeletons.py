@@ -5,12 +5,12 @@ import h5py
 import numpy as np
 import pytest
 
-from reid.data import load_vcm, sample_test_clip
-from reid.data.clips import load_clip
-from reid.data.extract import dataset_frame_names, extract_skeletons
-from reid.data.skeleton_store import SkeletonStore, SkeletonWriter, open_skeletons
-from reid.data.vcm_files import frame_path
-from tracker.pose_mediapipe import MediaPipePose
+from starreid.reid.data import load_vcm, sample_test_clip
+from starreid.reid.data.clips import load_clip
+from starreid.reid.data.extract import dataset_frame_names, extract_skeletons
+from starreid.reid.data.skeleton_store import SkeletonStore, SkeletonWriter, open_skeletons
+from starreid.reid.data.vcm_files import frame_path
+from starreid.tracker.pose_mediapipe import MediaPipePose
 
 
 def test_store_round_trip_and_unknown_frames(tmp_path):
@@ -91,7 +91,7 @@ def test_mediapipe_extraction_resumes_and_marks_missing(tiny_vcm, tmp_path):
 
 @pytest.mark.timeout(120)
 def test_cli_skeletons_reports_error_against_ground_truth(tiny_vcm, tmp_path, capsys):
-    from starreid.cli import main
+    from starreid.app.cli import main
 
     root, _ = tiny_vcm
     out = tmp_path / "mp.h5"

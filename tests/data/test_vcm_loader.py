@@ -3,9 +3,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from reid.data import MIN_LEN, DatasetError, load_vcm
-from reid.data.vcm_files import frame_path, parse_name, read_track_info
-from reid.synth.generate import plan_dataset
+from starreid.reid.data import MIN_LEN, DatasetError, load_vcm
+from starreid.reid.data.vcm_files import frame_path, parse_name, read_track_info
+from starreid.reid.synth.generate import plan_dataset
 
 
 def _expected(params, min_len):

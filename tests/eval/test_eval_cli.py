@@ -2,8 +2,8 @@ import json
 
 import numpy as np
 from eval_reference import reference_evaluate, vcm_like
-from reid.eval import distance
-from starreid.cli import main
+from starreid.reid.eval import distance
+from starreid.app.cli import main
 
 
 def test_eval_both_directions_table_plot_and_json(tmp_path, capsys):

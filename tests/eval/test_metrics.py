@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from eval_reference import reference_evaluate, vcm_like
-from reid.eval import distance, evaluate, evaluate_features
+from starreid.reid.eval import distance, evaluate, evaluate_features
 
 
 def test_hand_computed_single_query():

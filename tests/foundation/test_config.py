@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from starreid.cli import main
-from starreid.config import ConfigError, load_config
+from starreid.app.cli import main
+from starreid.app.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((ROOT / "configs").rglob("*.yaml"))

@@ -6,8 +6,8 @@ import urllib.request
 
 import pytest
 
-from starreid import metrics
-from starreid.logs import setup_logging
+from starreid.contracts import metrics
+from starreid.contracts.logs import setup_logging
 
 
 @pytest.mark.timeout(30)

@@ -9,7 +9,7 @@ import cv2
 import pytest
 import yaml
 
-from storage.redis_server import free_port
+from starreid.storage.redis_server import free_port
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
@@ -30,7 +30,7 @@ def short_clip(path: Path, frames: int = 120) -> Path:
 
 @pytest.mark.timeout(900)
 def test_run_until_done_resolves_every_tracklet(tmp_path):
-    cli = [sys.executable, "-m", "starreid.cli"]
+    cli = [sys.executable, "-m", "starreid"]
     cfg = {
         "cameras": [{"id": "street", "source": str(short_clip(tmp_path / "street.avi")), "modality": "rgb"}],
         "tracker": {"detect_scale": 1.3},

@@ -89,7 +89,7 @@ def _verb_paths(parser, prefix=()):
 
 
 def test_every_verb_has_help(capsys):
-    from starreid.cli import build_parser, main
+    from starreid.app.cli import build_parser, main
 
     paths = list(_verb_paths(build_parser()))
     assert ("config", "check") in paths

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from starreid.supervise import Child, Supervisor
+from starreid.app.supervise import Child, Supervisor
 
 FAIL_TWICE = """
 import pathlib, sys

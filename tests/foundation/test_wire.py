@@ -3,8 +3,8 @@ import msgpack
 import numpy as np
 import pytest
 
-from starreid import wire
-from starreid.wire import Embedding, IdentityEvent, Tracklet, WireError
+from starreid.contracts import wire
+from starreid.contracts.wire import Embedding, IdentityEvent, Tracklet, WireError
 
 
 def make_tracklet(frames=24, crops=True, embedding=True, seed=0):

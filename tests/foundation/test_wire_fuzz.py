@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from starreid import wire
-from starreid.wire import CropTooLarge, Embedding, IdentityEvent, Tracklet, WireError
+from starreid.contracts import wire
+from starreid.contracts.wire import CropTooLarge, Embedding, IdentityEvent, Tracklet, WireError
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -8,8 +8,8 @@ from model_tiny import SMALL, T
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A randomly initialised full STAR (ResNet-18, small heads) saved as a .ckpt with a 5-way classifier."""
-    from reid.models import build_star
-    from reid.models.checkpoint import save_weights
+    from starreid.reid.models import build_star
+    from starreid.reid.models.checkpoint import save_weights
 
     ms.set_seed(3)
     net = build_star(18, "full", num_classes=5, seq_len=T, **SMALL)

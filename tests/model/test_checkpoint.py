@@ -4,8 +4,8 @@ import pytest
 
 import mindspore as ms
 from model_tiny import SMALL, T
-from reid.models import build_star
-from reid.models.checkpoint import CheckpointError, load_weights, save_weights
+from starreid.reid.models import build_star
+from starreid.reid.models.checkpoint import CheckpointError, load_weights, save_weights
 
 
 def test_skipped_prefixes_are_neither_checked_nor_loaded(tmp_path):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from model_tiny import H, SMALL, T, W
-from starreid import wire
-from starreid.cli import main
+from starreid.contracts import wire
+from starreid.app.cli import main
 
 ARCH = [f"--arch={k}={v}" for k, v in SMALL.items()]
 SHAPE = ["--depth", "18", "--variant", "full", "--seq-len", str(T), "--height", str(H), "--width", str(W),
@@ -17,8 +17,8 @@ def test_export_verb_writes_both_formats(tiny_checkpoint, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"{out}.onnx" in printed and f"{out}.mindir" in printed
 
-    from reid.infer import Embedder
-    from reid.models.checkpoint import CheckpointError
+    from starreid.reid.infer import Embedder
+    from starreid.reid.models.checkpoint import CheckpointError
 
     emb = Embedder(f"{out}.onnx", "onnx", depth=18, variant="full", seq_len=T, height=H, width=W)
     assert emb.batch_size == 2
@@ -43,10 +43,10 @@ def test_the_training_config_gives_export_and_daemons_the_sizes(tiny_checkpoint,
     import onnx
     import yaml
 
-    from reid.infer import Embedder
-    from reid.models.checkpoint import CheckpointError
-    from starreid.config.model import ModelConfig
-    from starreid.embedding import tracklet_embedder
+    from starreid.reid.infer import Embedder
+    from starreid.reid.models.checkpoint import CheckpointError
+    from starreid.app.config.model import ModelConfig
+    from starreid.app.embedding import tracklet_embedder
 
     arch = {"depth": 18, "variant": "full", "seq_len": T, "height": H, "width": W}
     train_cfg = tmp_path / "train.yaml"

@@ -6,11 +6,11 @@ import pytest
 
 import mindspore as ms
 from model_tiny import H, SMALL, T, W, make_batch, tensors
-from reid.export import build_inference_net, export_model
-from reid.infer import Embedder, frame_indices
-from reid.infer.sampler import normalize_clips
-from reid.models import build_star
-from reid.models.checkpoint import CheckpointError, save_weights
+from starreid.reid.export import build_inference_net, export_model
+from starreid.reid.infer import Embedder, frame_indices
+from starreid.reid.infer.sampler import normalize_clips
+from starreid.reid.models import build_star
+from starreid.reid.models.checkpoint import CheckpointError, save_weights
 
 ARCH = {"depth": 18, "variant": "full", "seq_len": T, "height": H, "width": W}
 

@@ -2,8 +2,8 @@
 import numpy as np
 
 import mindspore as ms
-from reid.losses import StarLoss, batch_hard_triplet, sad_loss, symmetric_kl
-from reid.models.sad import adain, channel_stats, random_partner
+from starreid.reid.losses import StarLoss, batch_hard_triplet, sad_loss, symmetric_kl
+from starreid.reid.models.sad import adain, channel_stats, random_partner
 
 
 def _t(a):

@@ -3,8 +3,8 @@ import numpy as np
 
 import mindspore as ms
 from mindspore import nn
-from reid import skeleton
-from reid.models.seq_guidance import GEM_POWERS, GATLayer, SequenceGuidance, elu, gem
+from starreid.reid import skeleton
+from starreid.reid.models.seq_guidance import GEM_POWERS, GATLayer, SequenceGuidance, elu, gem
 
 from model_tiny import make_batch
 

@@ -4,8 +4,8 @@ import math
 import numpy as np
 
 import mindspore as ms
-from reid import skeleton
-from reid.models.frame_guidance import bone_features
+from starreid.reid import skeleton
+from starreid.reid.models.frame_guidance import bone_features
 
 
 def _pose():

@@ -4,8 +4,8 @@ import pytest
 
 import mindspore as ms
 from model_tiny import SMALL, T, make_batch, tensors
-from reid.losses import loss_for
-from reid.models import VARIANTS, build_star
+from starreid.reid.losses import loss_for
+from starreid.reid.models import VARIANTS, build_star
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

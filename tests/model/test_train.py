@@ -4,9 +4,9 @@ import pytest
 
 import mindspore as ms
 from model_tiny import SMALL, T, make_batch, tensors
-from reid.losses import loss_for
-from reid.models import build_star
-from reid.models.train_step import TrainStep, make_optimizer
+from starreid.reid.losses import loss_for
+from starreid.reid.models import build_star
+from starreid.reid.models.train_step import TrainStep, make_optimizer
 
 
 @pytest.mark.slow

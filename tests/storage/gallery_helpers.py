@@ -7,11 +7,11 @@ import time
 import numpy as np
 import redis
 
-from starreid import wire
-from storage.connect import connect
-from storage.keys import Keys
-from storage.resolver import Resolver
-from storage.service import GalleryService
+from starreid.contracts import wire
+from starreid.storage.connect import connect
+from starreid.storage.keys import Keys
+from starreid.storage.resolver import Resolver
+from starreid.storage.service import GalleryService
 
 THRESHOLDS = {"rgb_rgb": 0.65, "ir_ir": 0.65, "rgb_ir": 0.58}
 MODEL = "synthetic:test"
@@ -67,13 +67,13 @@ def processed_tracklets(client: redis.Redis, keys: Keys) -> list[str]:
 
 
 def metric(name: str, **labels) -> float:
-    from starreid.metrics import REGISTRY
+    from starreid.contracts.metrics import REGISTRY
 
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def free_tcp() -> str:
-    from storage.redis_server import free_port
+    from starreid.storage.redis_server import free_port
 
     return f"tcp://127.0.0.1:{free_port()}"
 
@@ -103,5 +103,5 @@ def start_gallery_process(config: str, log_path):
     import sys
 
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "starreid.cli", "gallery", "--config", config],
+    return subprocess.Popen([sys.executable, "-m", "starreid", "gallery", "--config", config],
                             stdout=open(log_path, "ab"), stderr=subprocess.STDOUT, env=env)

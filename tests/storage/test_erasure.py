@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from gallery_helpers import RunningGallery, tracklet, unit, wait_for, write_config
 
-from storage.client import GalleryClient
-from storage.connect import connect
-from storage.query import forget, list_identities
+from starreid.contracts.client import GalleryClient
+from starreid.storage.connect import connect
+from starreid.storage.query import forget, list_identities
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -112,7 +112,7 @@ def test_forget_and_query_commands(redis_server, tmp_path):
         client.close()
         gallery.stop()
     cfg = write_config(tmp_path / "g.yaml", redis_server.url, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2")
-    cli = [sys.executable, "-m", "starreid.cli"]
+    cli = [sys.executable, "-m", "starreid"]
     listed = json.loads(subprocess.run(cli + ["query", "--config", cfg, "--json"], check=True,
                                        capture_output=True, text=True).stdout)
     assert {row["id"] for row in listed} == {e.identity_id for e in events.values()}

@@ -8,9 +8,9 @@ import pytest
 from gallery_helpers import (RunningGallery, free_tcp, processed_tracklets, start_gallery_process, tracklet,
                              unit, wait_for, write_config)
 
-from storage.client import GalleryClient
-from storage.connect import connect
-from storage.keys import Keys
+from starreid.contracts.client import GalleryClient
+from starreid.storage.connect import connect
+from starreid.storage.keys import Keys
 
 
 def _stream(client, n, rng, sent_from=0, pace=200):
@@ -75,7 +75,7 @@ def test_camera_worker_sender_survives_a_killed_gallery(redis_server, tmp_path):
     """The worker's own sender (bounded, resending until confirmed) across a gallery SIGKILL and restart."""
     import threading
 
-    from tracker.sender import TrackletSender
+    from starreid.tracker.sender import TrackletSender
 
     cfg = write_config(tmp_path / "gallery.yaml", redis_server.url, free_tcp(), free_tcp())
     import yaml
@@ -136,9 +136,9 @@ def test_redis_restart_mid_stream_loses_nothing(redis_server):
 
 def test_entries_delivered_before_a_crash_are_replayed_once(redis_server):
     """Entries read by a resolver that died before committing stay pending; the next gallery resolves them."""
-    from starreid import wire
-    from storage import log as durable
-    from storage.keys import CONSUMER, GROUP
+    from starreid.contracts import wire
+    from starreid.storage import log as durable
+    from starreid.storage.keys import CONSUMER, GROUP
 
     r, keys = connect(redis_server.url), Keys("test")
     durable.ensure_group(r, keys)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import zmq
 
-from starreid import wire
-from storage.client import GalleryClient
-from storage.connect import connect
+from starreid.contracts import wire
+from starreid.contracts.client import GalleryClient
+from starreid.storage.connect import connect
 from gallery_helpers import RunningGallery, metric, processed_tracklets, tracklet, unit, wait_for
 
 pytestmark = pytest.mark.timeout(60)

@@ -11,12 +11,12 @@ import zmq
 from gallery_helpers import (THRESHOLDS, RunningGallery, free_tcp, metric, processed_tracklets,
                              start_gallery_process, tracklet, unit, wait_for, write_config)
 
-from starreid import metrics, wire
-from storage.client import GalleryClient
-from storage.connect import connect
-from storage.keys import Keys
-from storage.resolver import Resolver
-from storage.service import GalleryService
+from starreid.contracts import metrics, wire
+from starreid.contracts.client import GalleryClient
+from starreid.storage.connect import connect
+from starreid.storage.keys import Keys
+from starreid.storage.resolver import Resolver
+from starreid.storage.service import GalleryService
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -122,7 +122,7 @@ def test_sigterm_drains_everything_received(redis_server, tmp_path):
 
 
 def test_embedded_redis_default_starts_and_stops(tmp_path):
-    from storage.redis_server import free_port
+    from starreid.storage.redis_server import free_port
 
     port = free_port()
     cfg = write_config(tmp_path / "g.yaml", None, free_tcp(), free_tcp(),

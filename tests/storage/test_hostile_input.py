@@ -12,11 +12,11 @@ from gallery_helpers import (RunningGallery, free_tcp, metric, processed_trackle
 from hostile import expected_rejections, poison_messages
 from prometheus_client.parser import text_string_to_metric_families
 
-from starreid import wire
-from storage.client import GalleryClient
-from storage.connect import connect
-from storage.redis_server import free_port
-from storage.resolver import Resolver
+from starreid.contracts import wire
+from starreid.contracts.client import GalleryClient
+from starreid.storage.connect import connect
+from starreid.storage.redis_server import free_port
+from starreid.storage.resolver import Resolver
 
 def rejected_total() -> float:
     return sum(metric("starreid_gallery_tracklets_rejected_total", reason=r)

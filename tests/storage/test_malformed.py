@@ -5,9 +5,9 @@ import pytest
 import zmq
 from gallery_helpers import RunningGallery, metric, processed_tracklets, tracklet, unit, wait_for
 
-from starreid import wire
-from storage.client import GalleryClient
-from storage.connect import connect
+from starreid.contracts import wire
+from starreid.contracts.client import GalleryClient
+from starreid.storage.connect import connect
 
 
 def _malformed(rng: np.random.Generator, i: int) -> bytes:

@@ -2,9 +2,9 @@
 import pytest
 import redis
 
-from starreid.config import ConfigError, load_config
-from starreid.verbs.gallery import redis_kwargs
-from storage.connect import connect
+from starreid.app.config import ConfigError, load_config
+from starreid.app.verbs.gallery import redis_kwargs
+from starreid.storage.connect import connect
 
 
 def test_acl_user_and_password(redis_server, tmp_path):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from gallery_helpers import RunningGallery, THRESHOLDS, tracklet, wait_for
 
-from storage.client import GalleryClient
-from storage.synthetic import Population, purity_completeness
+from starreid.contracts.client import GalleryClient
+from starreid.storage.synthetic import Population, purity_completeness
 
 K, PER_IDENTITY, SIGMA = 100, 8, 0.6
 CAMERAS = [("gate-rgb", "rgb"), ("hall-rgb", "rgb"), ("gate-ir", "ir"), ("yard-ir", "ir")]

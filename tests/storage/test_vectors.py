@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from storage.synthetic import Population
-from storage.vectors import ExemplarIndex
+from starreid.storage.synthetic import Population
+from starreid.storage.vectors import ExemplarIndex
 
 
 def _data(n, dim=128, seed=0):
@@ -61,7 +61,7 @@ def test_switches_to_approximate_and_keeps_exact_scores():
 
 
 def test_dimension_is_checked():
-    from storage.resolver import Resolver
+    from starreid.storage.resolver import Resolver
 
     r = Resolver({"rgb_rgb": 0.5, "ir_ir": 0.5, "rgb_ir": 0.5})
     r.index_for("m", 64)

@@ -4,7 +4,7 @@ import itertools
 import pytest
 
 from stream_frames import jpeg, pattern
-from streams.mjpeg_server import MjpegServer
+from starreid.streams.mjpeg_server import MjpegServer
 
 
 @pytest.fixture

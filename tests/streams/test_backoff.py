@@ -1,4 +1,4 @@
-from streams.backoff import Backoff
+from starreid.contracts.backoff import Backoff
 
 
 def test_delays_grow_cap_and_jitter():

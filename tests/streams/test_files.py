@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from streams import SourceError, open_source
-from streams.files import ImageFolderSource, VideoFileSource
+from starreid.streams import SourceError, open_source
+from starreid.streams.files import ImageFolderSource, VideoFileSource
 from stream_frames import pattern
 
 

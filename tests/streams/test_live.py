@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from streams import open_source
-from streams.live import LiveSource
-from streams.mjpeg_server import MjpegServer
+from starreid.streams import open_source
+from starreid.streams.live import LiveSource
+from starreid.streams.mjpeg_server import MjpegServer
 from stream_frames import jpeg, pattern
 
 

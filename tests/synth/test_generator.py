@@ -5,13 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reid.data import load_vcm
-from reid.synth.body import body_points, face_visibility, project
-from reid.synth.generate import generate, render_plan, TrackPlan
-from reid.synth.identity import sample_identity
-from reid.synth.render import render_tracklet
-from reid.synth.scene import make_camera
-from starreid.cli import main
+from starreid.reid.data import load_vcm
+from starreid.reid.synth.body import body_points, face_visibility, project
+from starreid.reid.synth.generate import generate, render_plan, TrackPlan
+from starreid.reid.synth.identity import sample_identity
+from starreid.reid.synth.render import render_tracklet
+from starreid.reid.synth.scene import make_camera
+from starreid.app.cli import main
 
 TINY = dict(identities=4, cameras=3, train_ids=2, min_frames=6, max_frames=10, short_fraction=0.1)
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from tracker.bytetrack import ByteTracker, iou_matrix
-from tracker.mot import evaluate
-from tracker.synthetic import detections, run_tracker, walkers
+from starreid.tracker.bytetrack import ByteTracker, iou_matrix
+from starreid.tracker.mot import evaluate
+from starreid.tracker.synthetic import detections, run_tracker, walkers
 
 SEEDS = range(10)
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tracker.detection import Detection, make_detector
+from starreid.tracker.detection import Detection, make_detector
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 

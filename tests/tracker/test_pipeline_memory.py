@@ -4,13 +4,13 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from streams.frame import Frame
-from tracker.bytetrack import ByteTracker
-from tracker.detection import Detection
-from tracker.pipeline import CameraPipeline
-from tracker.replay import ReplayDetector, stick_figure
-from tracker.synthetic import detections, walkers
-from tracker.tracklets import TrackletBuilder
+from starreid.streams.frame import Frame
+from starreid.tracker.bytetrack import ByteTracker
+from starreid.tracker.detection import Detection
+from starreid.tracker.pipeline import CameraPipeline
+from starreid.tracker.replay import ReplayDetector, stick_figure
+from starreid.tracker.synthetic import detections, walkers
+from starreid.tracker.tracklets import TrackletBuilder
 
 
 def scene(n_frames, seed=0):

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from starreid import wire
-from tracker.crops import crop_person, crop_rect, keypoints_to_crop, keypoints_to_frame
-from tracker.tracklets import TrackletBuilder
+from starreid.contracts import wire
+from starreid.tracker.crops import crop_person, crop_rect, keypoints_to_crop, keypoints_to_frame
+from starreid.tracker.tracklets import TrackletBuilder
 
 H, W = 64, 32
 
@@ -105,7 +105,7 @@ def test_pose_every_second_frame_is_interpolated_between():
 
 
 def test_interpolation_ends_copy_the_nearest_estimate():
-    from tracker.tracklets import interpolate
+    from starreid.tracker.tracklets import interpolate
 
     a = np.full((17, 3), 0.5, np.float32)
     got = interpolate([None, a, None, None])

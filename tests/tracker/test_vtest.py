@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not VTEST.exists(), reason="vtest.avi missing: a
 @pytest.mark.timeout(120)
 def test_annotate_writes_boxes_ids_and_skeletons(tmp_path):
     out = tmp_path / "frame.png"
-    result = subprocess.run([sys.executable, "-m", "starreid.cli", "annotate", str(VTEST), "--out", str(out),
+    result = subprocess.run([sys.executable, "-m", "starreid", "annotate", str(VTEST), "--out", str(out),
                              "--frame", "30", "--detect-scale", "1.3"], capture_output=True, text=True, timeout=110)
     assert result.returncode == 0, result.stderr
     assert "distinct tracks" in result.stdout
@@ -30,8 +30,8 @@ def test_annotate_writes_boxes_ids_and_skeletons(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_whole_video_tracks_and_tracklets():
-    from streams import open_source
-    from tracker.factory import build_pipeline
+    from starreid.streams import open_source
+    from starreid.tracker.factory import build_pipeline
 
     pipeline = build_pipeline("vtest", "rgb", detect_scale=1.3)
     tracklets, ids, concurrent = [], set(), []

@@ -21,7 +21,7 @@ def test_an_interrupted_ablation_resumes_where_it_stopped(tmp_path, tiny_dataset
     cfg = tiny_config(tmp_path, tiny_dataset, optim={"epochs": 4, "milestones": [3]},
                       schedule={"eval_every": 4, "checkpoint_every": 1, "eval_batch": 8})
     out = tmp_path / "ablation"
-    cmd = [sys.executable, "-m", "starreid.cli", "ablate", "--config", str(write_config(tmp_path, cfg)),
+    cmd = [sys.executable, "-m", "starreid", "ablate", "--config", str(write_config(tmp_path, cfg)),
            "--out", str(out), "--seeds", "0", "--variants", "baseline", "full"]
     baseline, full = out / "runs" / "baseline-seed0", out / "runs" / "full-seed0"
 

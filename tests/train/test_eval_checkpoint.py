@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reid.data.vcm import load_vcm
-from reid.train.evaluate import pose_donors
-from starreid.cli import main
+from starreid.reid.data.vcm import load_vcm
+from starreid.reid.train.evaluate import pose_donors
+from starreid.app.cli import main
 from train_helpers import tiny_config, write_config
 
 
@@ -16,8 +16,8 @@ def checkpoints(tmp_path_factory, tiny_dataset):
     """Random-init full and baseline checkpoints with a training config each (the tiny training sizes)."""
     import mindspore as ms
 
-    from reid.models import build_star
-    from reid.models.checkpoint import save_weights
+    from starreid.reid.models import build_star
+    from starreid.reid.models.checkpoint import save_weights
 
     out = {}
     for variant in ("full", "baseline"):

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from reid.train.augment import FLIP_ORDER, augment_clip, channel_erase, channel_exchange, flip, pad_crop, style
-from reid.train.schedule import lr_per_step
+from starreid.reid.train.augment import FLIP_ORDER, augment_clip, channel_erase, channel_exchange, flip, pad_crop, style
+from starreid.reid.train.schedule import lr_per_step
 
 
 def test_warmup_then_step_decay():

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from starreid.cli import main
-from storage.redis_server import free_port
+from starreid.app.cli import main
+from starreid.storage.redis_server import free_port
 from train_helpers import tiny_config, write_config
 
 

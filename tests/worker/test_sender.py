@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import zmq
 
-from starreid import wire
-from storage.redis_server import free_port
-from tracker.sender import TrackletSender
+from starreid.contracts import wire
+from starreid.storage.redis_server import free_port
+from starreid.tracker.sender import TrackletSender
 
 
 def tracklet(i: int) -> wire.Tracklet:

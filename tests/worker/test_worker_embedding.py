@@ -5,8 +5,8 @@ import sys
 import numpy as np
 import pytest
 
-from starreid import wire
-from tracker.tracklets import TrackletBuilder
+from starreid.contracts import wire
+from starreid.tracker.tracklets import TrackletBuilder
 
 H, W = 64, 32
 
@@ -14,7 +14,7 @@ H, W = 64, 32
 EXPORT = """
 import sys
 import mindspore as ms
-from reid.export import build_inference_net, export_model
+from starreid.reid.export import build_inference_net, export_model
 ms.set_context(device_target="CPU")
 ms.set_seed(0)
 print(export_model(build_inference_net(18, "full", 12), sys.argv[1], "onnx", 1, 12, {h}, {w},
@@ -36,8 +36,8 @@ def onnx_weights(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_embedder_adapter_fills_tracklet_embeddings(onnx_weights):
-    from reid.infer import Embedder
-    from starreid.embedding import tracklet_embedder
+    from starreid.reid.infer import Embedder
+    from starreid.app.embedding import tracklet_embedder
 
     embed = tracklet_embedder(onnx_weights, "onnx", "CPU", 18, "full", 12, H, W, 1)
     builder = TrackletBuilder("cam0", "ir", length=24)

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from streams.mjpeg_server import MjpegServer
+from starreid.streams.mjpeg_server import MjpegServer
 from worker_helpers import free_port, scrape, start_worker, stop_worker, wait_for, write_config
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import zmq
 
-from starreid import wire
-from streams.mjpeg_server import MjpegServer, video_parts
+from starreid.contracts import wire
+from starreid.streams.mjpeg_server import MjpegServer, video_parts
 from worker_helpers import VTEST, free_port, scrape, start_worker, stop_worker, wait_for, write_config
 
 pytestmark = pytest.mark.skipif(not VTEST.exists(), reason="vtest.avi missing: apt-get install opencv-doc")

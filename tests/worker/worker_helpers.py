@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from storage.redis_server import free_port  # noqa: F401  (re-exported for the worker tests)
+from starreid.storage.redis_server import free_port  # noqa: F401  (re-exported for the worker tests)
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
@@ -31,7 +31,7 @@ def write_config(path: Path, source: str, tracklets_port: int, metrics_port: int
 
 def start_worker(config: Path, camera: str = "cam0") -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "starreid.cli", "worker", "--config", str(config),
+    return subprocess.Popen([sys.executable, "-m", "starreid", "worker", "--config", str(config),
                              "--camera", camera], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
 
 

@@ -1,0 +1,54 @@
+"""`starreid <verb>`: one console script; each verb lives in its own module and is imported on use."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Verb modules expose register(subparsers); they import only the standard library at top level so that
+# `starreid --help` stays fast (heavy imports happen inside their run function).
+VERB_MODULES = [
+    "starreid.app.verbs.config",
+    "starreid.app.verbs.run",
+    "starreid.app.verbs.train",
+    "starreid.app.verbs.ablate",
+    "starreid.app.verbs.worker",
+    "starreid.app.verbs.annotate",
+    "starreid.app.verbs.gallery",
+    "starreid.app.verbs.forget",
+    "starreid.app.verbs.query",
+    "starreid.app.verbs.export",
+    "starreid.app.verbs.synth",
+    "starreid.app.verbs.skeletons",
+    "starreid.app.verbs.eval",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="starreid",
+        description="Streaming RGB-infrared person re-identification.",
+    )
+    parser.add_argument("--log-level", default="INFO", help="logging level (DEBUG, INFO, WARNING, ERROR)")
+    parser.add_argument("--log-json", action="store_true", help="log JSON lines instead of human-readable text")
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
+    for name in VERB_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    from starreid.contracts.logs import setup_logging
+
+    setup_logging(args.log_level, json_lines=args.log_json)
+    return int(func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,9 +1,0 @@
-"""Log format and level."""
-from typing import Literal
-
-from starreid.config.base import Section
-
-
-class LoggingConfig(Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    json_lines: bool = False

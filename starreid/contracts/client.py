@@ -1,0 +1,97 @@
+"""Sending tracklets to the gallery without losing any: PUSH, then resend until its identity event arrives.
+
+ZeroMQ PUSH/PULL does not acknowledge, and a gallery killed mid-stream loses what its socket had buffered.
+Tracklet ids are stable, so resending is safe: the gallery processes an id once and answers a repeat by
+publishing the stored event again.
+"""
+from __future__ import annotations
+
+import time
+
+import zmq
+
+from starreid.contracts import wire
+
+MAX_EVENTS_PER_POLL = 10_000
+
+
+class GalleryClient:
+    def __init__(self, tracklets_endpoint: str, events_endpoint: str, resend_after_s: float = 5.0,
+                 send_hwm: int = 1000, send_timeout_ms: int = 100, context: zmq.Context | None = None):
+        self.resend_after_s = resend_after_s
+        ctx = context or zmq.Context.instance()
+        self._push = ctx.socket(zmq.PUSH)
+        self._push.setsockopt(zmq.SNDHWM, send_hwm)
+        self._push.setsockopt(zmq.SNDTIMEO, send_timeout_ms)
+        self._push.setsockopt(zmq.LINGER, 0)
+        self._push.connect(tracklets_endpoint)
+        self._sub = ctx.socket(zmq.SUB)
+        self._sub.setsockopt(zmq.SUBSCRIBE, b"")
+        self._sub.setsockopt(zmq.RCVHWM, 0)  # never drop events on our side
+        self._sub.setsockopt(zmq.LINGER, 0)
+        self._sub.connect(events_endpoint)
+        self._unconfirmed: dict[str, tuple[bytes, float]] = {}  # tracklet id -> (wire bytes, last sent)
+        self._blocked_until = 0.0  # after a send timed out, queue without trying for a moment
+        self.resent = 0
+        self.rejected = 0  # event messages that were not valid identity events
+
+    @property
+    def unconfirmed(self) -> int:
+        return len(self._unconfirmed)
+
+    def send(self, tracklet: wire.Tracklet, data: bytes | None = None) -> None:
+        data = data if data is not None else wire.encode(tracklet)
+        self._unconfirmed[tracklet.id] = (data, 0.0)
+        self._try_send(tracklet.id, data)
+
+    def _try_send(self, tid: str, data: bytes) -> bool:
+        now = time.monotonic()
+        if now < self._blocked_until:
+            return False
+        try:
+            self._push.send(data)
+        except zmq.Again:  # the gallery is away and our queue is full: resend later
+            self._blocked_until = time.monotonic() + 0.5
+            return False
+        self._unconfirmed[tid] = (data, now)
+        return True
+
+    def poll(self, timeout_ms: int = 0) -> list[wire.IdentityEvent]:
+        """Every identity event received (other senders' too); resends tracklets unconfirmed for
+        resend_after_s."""
+        return [event for event, _ in self._receive(timeout_ms)]
+
+    def poll_confirmed(self, timeout_ms: int = 0) -> list[str]:
+        """Ids of this client's tracklets confirmed since the last call, each once however often it was sent
+        (the gallery answers every resend); resends as poll() does."""
+        return [event.tracklet_id for event, ours in self._receive(timeout_ms) if ours]
+
+    def _receive(self, timeout_ms: int) -> list[tuple[wire.IdentityEvent, bool]]:
+        """(event, whether it confirmed one of our unconfirmed tracklets) for each event received."""
+        events = []
+        for _ in range(MAX_EVENTS_PER_POLL):  # a flood on the events port cannot hold the sender here
+            if not self._sub.poll(timeout_ms):
+                break
+            timeout_ms = 0
+            try:
+                msg = wire.decode(self._sub.recv(zmq.NOBLOCK))
+            except zmq.Again:
+                continue
+            except wire.WireError:  # anyone who reaches the events port can send anything: count, drop
+                self.rejected += 1
+                continue
+            if not isinstance(msg, wire.IdentityEvent):
+                self.rejected += 1
+                continue
+            events.append((msg, self._unconfirmed.pop(msg.tracklet_id, None) is not None))
+        now = time.monotonic()
+        for tid, (data, sent) in list(self._unconfirmed.items()):
+            if now - sent >= self.resend_after_s:
+                if not self._try_send(tid, data):
+                    break
+                self.resent += 1
+        return events
+
+    def close(self) -> None:
+        self._push.close(linger=0)
+        self._sub.close(linger=0)
