@@ -14,6 +14,11 @@ recall@1 against exact full-dimension search. Reference: exact single-query sear
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared test doubles: tests/support
+
 import argparse
 import json
 import os
@@ -32,7 +37,7 @@ from starreid.storage import log as durable
 from starreid.storage.connect import connect
 from starreid.storage.keys import Keys
 from starreid.storage.redis_server import EmbeddedRedis, free_port
-from starreid.storage.synthetic import Population, purity_completeness
+from support.embeddings import Population, purity_completeness
 from starreid.storage.vectors import ExemplarIndex
 
 THRESHOLDS = {"rgb_rgb": 0.65, "ir_ir": 0.65, "rgb_ir": 0.58}

@@ -8,15 +8,21 @@ floor: one IoU matrix and one Hungarian assignment per frame against the previou
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared test doubles: tests/support
+
 import argparse
 import time
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from starreid.app.config.tracker import TrackerConfig
 from starreid.tracker.bytetrack import ByteTracker, iou_matrix
-from starreid.tracker.mot import evaluate
-from starreid.tracker.synthetic import detections, walkers
+from support.mot import evaluate
+from support.walkers import detections, walkers
 
 GOAL_FPS = 1500.0
 
@@ -31,11 +37,12 @@ def synthetic(n_frames: int):
 
 
 def hog_detections(path: str, scale: float):
+    from support.sections import camera
     from starreid.streams import open_source
     from starreid.tracker.hog import HogPeopleDetector
 
-    hog = HogPeopleDetector(scale=scale, pyramid_step=1.1)
-    return [hog(f.image) for f in open_source(path, "bench", "rgb").frames()]
+    hog = HogPeopleDetector(scale=scale, hit_threshold=0.0, pyramid_step=1.1)
+    return [hog(f.image) for f in open_source(camera(path, "bench", "rgb")).frames()]
 
 
 def floor(dets) -> float:
@@ -50,10 +57,10 @@ def floor(dets) -> float:
 def track(dets, repeats: int = 3) -> tuple[float, list]:
     best, out = 0.0, []
     for _ in range(repeats):
-        tracker, out = ByteTracker(), []
+        tracker, out = ByteTracker.from_config(TrackerConfig()), []
         start = time.perf_counter()
         for boxes, scores in dets:
-            out.append({t.track_id: t.box for t in tracker.update(boxes, scores)})
+            out.append({t.track_id: t.box for t in tracker.update(boxes, scores).tracks})
         best = max(best, len(dets) / (time.perf_counter() - start))
     return best, out
 

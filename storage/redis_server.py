@@ -36,23 +36,24 @@ def redis_executable() -> str:
     return path
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 class EmbeddedRedis:
-    """redis-server in a child process, with its data (RDB + AOF) in data_dir."""
+    """redis-server in a child process on 127.0.0.1:port, with its data (append-only file) in data_dir."""
 
-    def __init__(self, data_dir: str | os.PathLike, host: str = "127.0.0.1", port: int = 0,
-                 appendonly: bool = True, start_timeout_s: float = 10.0):
+    HOST = "127.0.0.1"  # the embedded server serves this machine only
+    START_TIMEOUT_S = 10.0
+
+    def __init__(self, data_dir: str | os.PathLike, port: int):
         self.data_dir = Path(data_dir)
-        self.host = host
-        self.port = port or free_port(host)
-        self.appendonly = appendonly
-        self.start_timeout_s = start_timeout_s
+        self.host = self.HOST
+        self.port = port
+        self.appendonly = True
+        self.start_timeout_s = self.START_TIMEOUT_S
         self._proc: subprocess.Popen | None = None
+
+    @classmethod
+    def from_config(cls, redis) -> "EmbeddedRedis":
+        """From the redis config section (data_dir, port)."""
+        return cls(redis.data_dir, redis.port)
 
     @property
     def url(self) -> str:

@@ -51,9 +51,8 @@ class Decision:
 
 
 class Resolver:
-    def __init__(self, thresholds: dict[str, float], exemplars: int = 8, novelty: float = 0.9,
-                 candidates: int = 32, min_transit_s: float | None = None, exact_below: int = 4096,
-                 pca_dim: int | None = 128, nlist: int | None = None, nprobe: int = 16):
+    def __init__(self, thresholds: dict[str, float], *, exemplars: int, novelty: float, candidates: int,
+                 min_transit_s: float | None, exact_below: int, pca_dim: int | None, nlist: int | None, nprobe: int):
         self.thresholds = dict(thresholds)
         self.exemplars = exemplars
         self.novelty = novelty
@@ -64,6 +63,14 @@ class Resolver:
         self.identities: dict[str, Identity] = {}
         self._owner: dict[int, tuple[str, str]] = {}  # vector id -> (identity, modality)
         self._next_vid = 0
+
+    @classmethod
+    def from_config(cls, gallery) -> "Resolver":
+        """From the gallery config section (thresholds, exemplars, novelty, candidates, transit, index)."""
+        return cls(gallery.thresholds.model_dump(), exemplars=gallery.exemplars_per_identity,
+                   novelty=gallery.novelty, candidates=gallery.candidates, min_transit_s=gallery.min_transit_s,
+                   exact_below=gallery.exact_below, pca_dim=gallery.index.pca_dim, nlist=gallery.index.nlist,
+                   nprobe=gallery.index.nprobe)
 
     # ------------------------------------------------------------ state
     def index_for(self, model: str, dim: int) -> ExemplarIndex:

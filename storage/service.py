@@ -32,13 +32,10 @@ log = logging.getLogger(__name__)
 
 class GalleryService:
     def __init__(self, connect: Callable[[], redis.Redis], keys: Keys, make_resolver: Callable[[], Resolver],
-                 tracklets_endpoint: str, events_endpoint: str,
-                 embed: Callable[[wire.Tracklet], wire.Embedding] | None = None, batch_size: int = 256,
-                 recv_hwm: int = 1000, events_hwm: int = 10_000, retention_s: float | None = None,
-                 retention_sweep_s: float = 10.0, log_retention_s: float = 3600.0,
-                 events_retention_s: float = 86400.0, dedupe_ttl_s: float = 86400.0, drain_timeout_s: float = 30.0,
-                 max_crop: tuple[int, int] = wire.MAX_CROP_SIZE, recv_budget_bytes: int = 256 << 20,
-                 cache_budget_bytes: int = 64 << 20):
+                 tracklets_endpoint: str, events_endpoint: str, embed: Callable[[wire.Tracklet], wire.Embedding] | None,
+                 *, batch_size: int, recv_hwm: int, events_hwm: int, retention_s: float | None,
+                 retention_sweep_s: float, log_retention_s: float, events_retention_s: float, dedupe_ttl_s: float,
+                 drain_timeout_s: float, max_crop: tuple[int, int], recv_budget_bytes: int, cache_budget_bytes: int):
         self._connect, self.keys, self._make_resolver = connect, keys, make_resolver
         self.embed, self.batch_size, self.dedupe_ttl_s = embed, batch_size, dedupe_ttl_s
         self.drain_timeout_s = drain_timeout_s
@@ -76,6 +73,20 @@ class GalleryService:
         self._ingest_stop = threading.Event()
         self._ingest_error: Exception | None = None
         self._ingest_thread = threading.Thread(target=self._ingest_loop, name="gallery-ingest", daemon=True)
+
+    @classmethod
+    def from_config(cls, gallery, zmq, model, connect: Callable[[], redis.Redis], keys: Keys,
+                    embed: Callable[[wire.Tracklet], wire.Embedding] | None,
+                    make_resolver: Callable[[], Resolver] | None = None) -> "GalleryService":
+        """From the gallery and zmq config sections; the model section gives the input size crops are checked
+        against. make_resolver defaults to Resolver.from_config(gallery)."""
+        return cls(connect, keys, make_resolver or (lambda: Resolver.from_config(gallery)), zmq.tracklets,
+                   zmq.events, embed, batch_size=gallery.batch_size, recv_hwm=zmq.recv_hwm, events_hwm=zmq.events_hwm,
+                   retention_s=gallery.retention_s, retention_sweep_s=gallery.retention_sweep_s,
+                   log_retention_s=gallery.log_retention_s, events_retention_s=gallery.events_retention_s,
+                   dedupe_ttl_s=gallery.dedupe_ttl_s, drain_timeout_s=gallery.drain_timeout_s,
+                   max_crop=(int(model.height * gallery.max_crop_scale), int(model.width * gallery.max_crop_scale)),
+                   recv_budget_bytes=gallery.recv_budget_mb << 20, cache_budget_bytes=gallery.cache_budget_mb << 20)
 
     # ------------------------------------------------------------ lifecycle
     def request_stop(self) -> None:

@@ -22,16 +22,17 @@ log = logging.getLogger(__name__)
 class ExemplarIndex:
     """int64 id -> vector, with add, replace, remove, lookup and top-k search."""
 
-    def __init__(self, dim: int, exact_below: int = 4096, pca_dim: int | None = 128,
-                 nlist: int | None = None, nprobe: int = 16, shortlist: int = 64,
-                 half_above_bytes: int = 1 << 30):
+    SHORTLIST = 64  # candidates fetched from the approximate index before re-scoring with the full vectors
+    HALF_ABOVE_BYTES = 1 << 30  # full vectors are kept as float16 past this size
+
+    def __init__(self, dim: int, *, exact_below: int, pca_dim: int | None, nlist: int | None, nprobe: int):
         self.dim = dim
         self.exact_below = exact_below
         self.pca_dim = pca_dim if pca_dim is not None and pca_dim < dim else None
         self.nlist = nlist
         self._nprobe = nprobe
-        self.shortlist = shortlist  # candidates fetched from the approximate index before re-scoring
-        self.half_above_bytes = half_above_bytes
+        self.shortlist = self.SHORTLIST
+        self.half_above_bytes = self.HALF_ABOVE_BYTES
         self._ann = None
         self._pca: tuple[np.ndarray, np.ndarray] | None = None  # (mean, dim x pca_dim components)
         self._trained_for = 0  # vectors the approximate index was sized for; retrained at 8x that

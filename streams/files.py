@@ -1,11 +1,12 @@
 """Offline sources: a video file or a folder of images. Every frame is processed (nothing is dropped)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import cv2
 
@@ -20,21 +21,41 @@ class SourceError(RuntimeError):
     """The source cannot be opened (missing file, unsupported format)."""
 
 
+def content_session(parts: Iterable[bytes]) -> str:
+    """A session name that depends only on a source's content: replaying it gives the same tracklet ids."""
+    digest = hashlib.sha1()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()[:12]
+
+
 class VideoFileSource:
     """Frames of a video file; timestamps are the start wall time plus the file's own presentation time."""
 
     live = False
+    MAX_BAD_FRAMES = 50  # consecutive undecodable frames before the rest of the file is given up
 
-    def __init__(self, path: str, camera: str, modality: str, max_bad_frames: int = 50):
+    def __init__(self, path: str, camera: str, modality: str):
         self.path, self.camera, self.modality = str(path), camera, modality
-        self.max_bad_frames = max_bad_frames
         self.stats = SourceStats(camera, modality)
+
+    @property
+    def session(self) -> str:
+        """From the file's size and first MiB: the same file is the same session, another file another."""
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(1 << 20)
+                size = f.seek(0, 2)
+        except OSError as exc:
+            raise SourceError(f"camera {self.camera}: cannot read video file {self.path}: {exc}") from None
+        return content_session([str(size).encode(), head])
 
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
         cap = cv2.VideoCapture(self.path)
         if not cap.isOpened():
             self.stats.add("open_errors")
             raise SourceError(f"camera {self.camera}: cannot open video file {self.path}")
+        session = self.session
         start, index, bad, stuck_at = time.time(), 0, 0, -1
         try:
             while stop is None or not stop.is_set():
@@ -44,7 +65,7 @@ class VideoFileSource:
                     # end if it did not. Failures are counted once a later frame decodes, so the end of the
                     # file is not mistaken for damage.
                     position = int(cap.get(cv2.CAP_PROP_POS_FRAMES) or 0)
-                    if position == stuck_at or bad >= self.max_bad_frames:
+                    if position == stuck_at or bad >= self.MAX_BAD_FRAMES:
                         return
                     stuck_at, bad = position, bad + 1
                     continue
@@ -55,7 +76,8 @@ class VideoFileSource:
                 bad, stuck_at = 0, -1
                 self.stats.add("frames_read")
                 msec = cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0
-                yield Frame(self.camera, self.modality, index, start + msec / 1000.0, to_rgb(image, self.modality))
+                yield Frame(self.camera, self.modality, index, start + msec / 1000.0, to_rgb(image, self.modality),
+                            session)
                 index += 1
         finally:
             cap.release()
@@ -69,15 +91,24 @@ class ImageFolderSource:
 
     live = False
 
-    def __init__(self, path: str, camera: str, modality: str, fps: float = 10.0):
+    def __init__(self, path: str, camera: str, modality: str, fps: float):
         self.path, self.camera, self.modality, self.fps = Path(path), camera, modality, fps
         self.stats = SourceStats(camera, modality)
 
-    def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
+    def _files(self) -> list[Path]:
         if not self.path.is_dir():
             self.stats.add("open_errors")
             raise SourceError(f"camera {self.camera}: {self.path} is not a folder")
-        files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        return sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+    @property
+    def session(self) -> str:
+        """From the images' names and sizes: the same folder replayed is the same session."""
+        return content_session(f"{p.name}:{p.stat().st_size};".encode() for p in self._files())
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]:
+        files = self._files()
+        session = content_session(f"{p.name}:{p.stat().st_size};".encode() for p in files)
         start, index = time.time(), 0
         for n, file in enumerate(files):
             if stop is not None and stop.is_set():
@@ -90,7 +121,8 @@ class ImageFolderSource:
             if image.ndim == 3 and image.shape[2] == 4:
                 image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
             self.stats.add("frames_read")
-            yield Frame(self.camera, self.modality, index, start + n / self.fps, to_rgb(image, self.modality))
+            yield Frame(self.camera, self.modality, index, start + n / self.fps, to_rgb(image, self.modality),
+                        session)
             index += 1
 
     def close(self) -> None:

@@ -13,9 +13,12 @@ MODALITIES = ("rgb", "ir")
 class Frame:
     camera: str
     modality: str  # 'rgb' | 'ir'
-    index: int  # monotonic per source, counts frames handed out
+    index: int  # monotonic within the session, counts frames handed out
     timestamp: float  # wall-clock seconds (time.time() scale)
     image: np.ndarray  # H x W x 3 uint8, RGB channel order
+    # Which run of the source the frame belongs to: indices (and a worker's track ids) restart with it. The
+    # same file gives the same session on every replay; a live source gets a new one at every start.
+    session: str
 
 
 def to_rgb(image: np.ndarray, modality: str) -> np.ndarray:

@@ -3,6 +3,7 @@ reconnects with exponential backoff and jitter, so a slow consumer sees fresh fr
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from typing import Callable, Iterator
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 class CaptureReader:
     """OpenCV/FFmpeg (RTSP, non-MJPEG HTTP) or V4L2 capture behind the reader interface."""
 
-    def __init__(self, uri: str, timeout: float = 2.0):
+    def __init__(self, uri: str, timeout: float):
         ms = int(timeout * 1000)
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
         if uri.isdigit() or uri.startswith("/dev/video"):
@@ -43,7 +44,7 @@ class CaptureReader:
         self._cap.release()
 
 
-def open_reader(uri: str, timeout: float = 2.0):
+def open_reader(uri: str, timeout: float):
     """MJPEG over HTTP is parsed directly; everything else goes through OpenCV."""
     if uri.startswith(("http://", "https://")):
         try:
@@ -55,19 +56,26 @@ def open_reader(uri: str, timeout: float = 2.0):
 
 class LiveSource:
     live = True
+    RECONNECT_FIRST_S = 0.05  # the first reconnect is quick: most losses are one dropped connection
 
-    def __init__(self, uri: str, camera: str, modality: str, timeout: float = 2.0,
-                 backoff_initial: float = 0.05, backoff_max: float = 1.0,
+    def __init__(self, uri: str, camera: str, modality: str, timeout: float, reconnect_max: float,
                  opener: Callable[[str, float], object] = open_reader):
         self.uri, self.camera, self.modality = uri, camera, modality
         self.timeout, self._opener = timeout, opener
-        self._backoff = Backoff(backoff_initial, backoff_max)
+        self._backoff = Backoff(self.RECONNECT_FIRST_S, reconnect_max)
+        # A live camera never shows the same frames twice: each start is a new session (tracklet ids of a
+        # restarted worker cannot repeat the previous run's).
+        self._session = f"{int(time.time()):x}-{secrets.token_hex(3)}"  # start time, readable; then unique
         self.stats = SourceStats(camera, modality)
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._latest: tuple[float, np.ndarray] | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def session(self) -> str:
+        return self._session
 
     def start(self) -> "LiveSource":
         if self._thread is None:
@@ -129,7 +137,7 @@ class LiveSource:
             if item is None:
                 continue
             timestamp, image = item
-            yield Frame(self.camera, self.modality, index, timestamp, to_rgb(image, self.modality))
+            yield Frame(self.camera, self.modality, index, timestamp, to_rgb(image, self.modality), self._session)
             index += 1
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ class StreamEnded(Exception):
 
 
 class MjpegReader:
-    def __init__(self, url: str, timeout: float = 2.0):
+    def __init__(self, url: str, timeout: float):
         self._resp = urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 - the operator's camera URL
         ctype = self._resp.headers.get("Content-Type", "")
         if "multipart" not in ctype or "boundary=" not in ctype:

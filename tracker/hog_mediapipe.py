@@ -10,11 +10,14 @@ from starreid.tracker.hog import HogPeopleDetector
 class HogMediaPipe:
     joint_pose = False  # boxes first; keypoints only where the caller asks (pose is the expensive part)
 
-    def __init__(self, detect_scale: float = 1.0, hit_threshold: float = 0.0, pyramid_step: float = 1.05,
-                 win_stride: int = 8, **_ignored):
-        self._hog = HogPeopleDetector(scale=detect_scale, hit_threshold=hit_threshold, win_stride=win_stride,
-                                      pyramid_step=pyramid_step)
+    def __init__(self, *, detect_scale: float, hit_threshold: float, pyramid_step: float):
+        self._hog = HogPeopleDetector(scale=detect_scale, hit_threshold=hit_threshold, pyramid_step=pyramid_step)
         self._pose = None
+
+    @classmethod
+    def from_config(cls, tracker) -> "HogMediaPipe":
+        return cls(detect_scale=tracker.detect_scale, hit_threshold=tracker.hog_hit_threshold,
+                   pyramid_step=tracker.hog_pyramid_step)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         boxes, scores = self._hog(image)

@@ -9,11 +9,12 @@ from typing import Callable
 import numpy as np
 
 from starreid.streams.frame import Frame
+from starreid.contracts.wire import Tracklet
 from starreid.tracker.bytetrack import ByteTracker
 from starreid.tracker.crops import crop_person, crop_rect, keypoints_to_crop
-from starreid.tracker.detection import Detector, boxes_array
+from starreid.tracker.detection import Detector, boxes_array, make_detector
+from starreid.tracker.tracking import Tracker
 from starreid.tracker.tracklets import TrackletBuilder
-from starreid.contracts.wire import Tracklet
 
 
 @dataclass
@@ -26,17 +27,27 @@ class TrackView:
 
 
 class CameraPipeline:
-    def __init__(self, detector: Detector, tracker: ByteTracker, builder: TrackletBuilder, height: int = 288,
-                 width: int = 144, detect_every: int = 1, crop_pad: float = 0.1,
-                 observe: Callable[[str, float], None] | None = None):
+    """Frames in, tracklets out, through the three contracts: a Detector, a Tracker, a TrackletBuilder.
+    Crops are cut at the model's input size (height x width)."""
+
+    def __init__(self, detector: Detector, tracker: Tracker, builder: TrackletBuilder, *, height: int, width: int,
+                 detect_every: int, crop_pad: float):
         if detect_every < 1:
             raise ValueError("detect_every must be >= 1")
         self.detector, self.tracker, self.builder = detector, tracker, builder
         self.height, self.width, self.detect_every, self.crop_pad = height, width, detect_every, crop_pad
-        self.observe = observe or (lambda stage, seconds: None)
+        self.observe: Callable[[str, float], None] = lambda stage, seconds: None
         self._count = 0
         self.views: list[TrackView] = []
         self.detections = []
+
+    @classmethod
+    def from_config(cls, tracker, camera: str, modality: str, height: int, width: int) -> "CameraPipeline":
+        """The default pipeline of a camera: the tracker config section's detector backend, ByteTrack and
+        tracklet windows; height and width are the model's input size."""
+        return cls(make_detector(tracker), ByteTracker.from_config(tracker),
+                   TrackletBuilder.from_config(tracker, camera, modality), height=height, width=width,
+                   detect_every=tracker.detect_every, crop_pad=tracker.crop_pad)
 
     def process(self, frame: Frame) -> list[Tracklet]:
         image = frame.image
@@ -47,14 +58,15 @@ class CameraPipeline:
             self.detections = self.detector.detect(image)
             self.observe("detect", time.perf_counter() - start)
             start = time.perf_counter()
-            tracks = self.tracker.update(boxes_array(self.detections),
-                                         np.array([d.score for d in self.detections], np.float32))
+            step = self.tracker.update(boxes_array(self.detections),
+                                       np.array([d.score for d in self.detections], np.float32))
         else:
             self.detections = []
             start = time.perf_counter()
-            tracks = self.tracker.predict()
+            step = self.tracker.predict()
         self.observe("track", time.perf_counter() - start)
-        out = [t for t in map(self.builder.end, self.tracker.finished) if t is not None]
+        tracks = step.tracks
+        out = [t for t in map(self.builder.end, step.finished) if t is not None]
 
         boxes = [self.detections[t.det_index].box if t.det_index >= 0 else t.box for t in tracks]
         wanted = [i for i, t in enumerate(tracks) if self.builder.wants(t.track_id)]
@@ -73,7 +85,7 @@ class CameraPipeline:
             rect = crop_rect(boxes[i], self.height, self.width, self.crop_pad)
             crop = crop_person(image, rect, self.height, self.width)
             kps = keypoints_to_crop(keypoints[i], rect) if i in keypoints else None
-            tracklet = self.builder.add(tracks[i].track_id, frame.index, frame.timestamp, crop, kps)
+            tracklet = self.builder.add(tracks[i].track_id, frame, crop, kps)
             if tracklet is not None:
                 out.append(tracklet)
         self.views = [TrackView(t.track_id, np.asarray(boxes[i], np.float32), keypoints.get(i), t.det_index >= 0)

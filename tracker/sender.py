@@ -22,15 +22,15 @@ _END = object()
 
 
 class TrackletSender:
-    def __init__(self, endpoint: str, events_endpoint: str, send_hwm: int = 1000, queue_size: int = 64,
-                 max_unconfirmed: int = 500, resend_after_s: float = 10.0, on_sent=None, on_confirmed=None,
-                 on_error=None):
+    def __init__(self, endpoint: str, events_endpoint: str, *, send_hwm: int, queue_size: int, max_unconfirmed: int,
+                 resend_after_s: float):
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._client = GalleryClient(endpoint, events_endpoint, resend_after_s=resend_after_s, send_hwm=send_hwm)
         self.max_unconfirmed = max_unconfirmed
-        self.on_sent = on_sent or (lambda t: None)
-        self.on_confirmed = on_confirmed or (lambda tracklet_id: None)
-        self.on_error = on_error or (lambda t, exc: None)
+        # callbacks for the worker's metrics
+        self.on_sent = lambda t: None
+        self.on_confirmed = lambda tracklet_id: None
+        self.on_error = lambda t, exc: None
         self.on_rejected_events = lambda n: None
         self.rejected_events = 0  # messages on the events subscription that were not valid identity events
         self._deadline: float | None = None
@@ -40,6 +40,13 @@ class TrackletSender:
         self.unconfirmed_at_exit = 0  # sent, but no confirmation by the shutdown deadline
         self._thread = threading.Thread(target=self._run, name="tracklet-sender", daemon=True)
         self._thread.start()
+
+    @classmethod
+    def from_config(cls, zmq, tracker) -> "TrackletSender":
+        """From the zmq section (endpoints, send_hwm, max_unconfirmed, resend_after_s) and the tracker section
+        (queue_size)."""
+        return cls(zmq.tracklets, zmq.events, send_hwm=zmq.send_hwm, queue_size=tracker.queue_size,
+                   max_unconfirmed=zmq.max_unconfirmed, resend_after_s=zmq.resend_after_s)
 
     @property
     def depth(self) -> int:

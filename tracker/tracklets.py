@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from starreid.contracts.wire import Tracklet, encode_crops
+from starreid.streams.frame import Frame
 
 
 @dataclass
@@ -22,6 +23,7 @@ class _Buffer:
     crops: list[bytes] = field(default_factory=list)
     keypoints: list[np.ndarray | None] = field(default_factory=list)  # None: pose not estimated
     skip: int = 0  # frames still to skip before the next window starts (stride > length)
+    session: str = ""  # the source session of the track's frames (a track never spans two)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -32,14 +34,22 @@ class _Buffer:
 
 
 class TrackletBuilder:
-    def __init__(self, camera: str, modality: str, length: int = 24, stride: int = 24, min_frames: int = 8,
-                 min_joints: int = 4, jpeg_quality: int = 90, pose_every: int = 1):
+    MIN_JOINTS = 4  # a frame's pose is valid with at least this many joints
+
+    def __init__(self, camera: str, modality: str, *, length: int, stride: int, min_frames: int, jpeg_quality: int,
+                 pose_every: int):
         if length < 1 or stride < 1 or pose_every < 1 or not 1 <= min_frames <= length:
             raise ValueError("need length, stride, pose_every >= 1 and 1 <= min_frames <= length")
         self.camera, self.modality = camera, modality
         self.length, self.stride, self.min_frames = length, stride, min_frames
-        self.min_joints, self.jpeg_quality, self.pose_every = min_joints, jpeg_quality, pose_every
+        self.min_joints, self.jpeg_quality, self.pose_every = self.MIN_JOINTS, jpeg_quality, pose_every
         self._buffers: dict[int, _Buffer] = {}
+
+    @classmethod
+    def from_config(cls, tracker, camera: str, modality: str) -> "TrackletBuilder":
+        """From the tracker config section (tracklet_len, tracklet_stride, min_frames, jpeg_quality, pose_every)."""
+        return cls(camera, modality, length=tracker.tracklet_len, stride=tracker.tracklet_stride,
+                   min_frames=tracker.min_frames, jpeg_quality=tracker.jpeg_quality, pose_every=tracker.pose_every)
 
     def wants(self, track_id: int) -> bool:
         """Whether the next frame of this track goes into a window (else skip its crop and pose)."""
@@ -52,16 +62,15 @@ class TrackletBuilder:
         pos = len(buf) if buf is not None else 0
         return pos % self.pose_every == 0 or pos == self.length - 1
 
-    def add(self, track_id: int, index: int, timestamp: float, crop: np.ndarray,
-            keypoints: np.ndarray | None) -> Tracklet | None:
+    def add(self, track_id: int, frame: Frame, crop: np.ndarray, keypoints: np.ndarray | None) -> Tracklet | None:
         """One frame of a track: crop (H, W, 3) uint8 RGB, keypoints (17, 3) normalised to the crop, or None
         when pose was not estimated for this frame."""
-        buf = self._buffers.setdefault(track_id, _Buffer())
+        buf = self._buffers.setdefault(track_id, _Buffer(session=frame.session))
         if buf.skip:
             buf.skip -= 1
             return None
-        buf.indices.append(index)
-        buf.times.append(timestamp)
+        buf.indices.append(frame.index)
+        buf.times.append(frame.timestamp)
         buf.crops.append(encode_crops(crop[None], self.jpeg_quality)[0])
         buf.keypoints.append(None if keypoints is None else np.asarray(keypoints, np.float32))
         if len(buf) < self.length:
@@ -100,7 +109,9 @@ class TrackletBuilder:
         keypoints[:n] = interpolate(buf.keypoints[:n])
         valid = np.zeros(self.length, bool)
         valid[:n] = (keypoints[:n, :, 2] > 0).sum(axis=1) >= self.min_joints
-        return Tracklet(id=f"{self.camera}:{track_id}:{buf.indices[0]}", camera=self.camera,
+        # Unique across worker restarts and stable across replays of the same file: the session names the
+        # source run, and track ids and frame indices count within it.
+        return Tracklet(id=f"{self.camera}:{buf.session}:{track_id}:{buf.indices[0]}", camera=self.camera,
                         modality=self.modality, track_id=int(track_id), start_ts=float(buf.times[0]),
                         end_ts=float(buf.times[n - 1]), keypoints=keypoints, valid=valid, crops=crops)
 

@@ -12,6 +12,7 @@ from typing import Callable
 from starreid.contracts import metrics
 from starreid.contracts.backoff import Backoff
 from starreid.streams.files import SourceError
+from starreid.streams.source import Source
 from starreid.tracker.pipeline import CameraPipeline
 from starreid.tracker.sender import TrackletSender
 
@@ -53,17 +54,21 @@ class WorkerMetrics:
 
 
 class Worker:
-    def __init__(self, source, pipeline: CameraPipeline, sender: TrackletSender, camera: str, modality: str,
-                 embed: Callable | None = None, flush_timeout: float = 10.0, retry_max: float = 5.0):
+    """One camera: a Source, its CameraPipeline, an optional embed(tracklet) -> Embedding, a TrackletSender."""
+
+    RETRY_S = (0.5, 5.0)  # first and longest wait before reopening a source that failed
+
+    def __init__(self, source: Source, pipeline: CameraPipeline, sender: TrackletSender,
+                 embed: Callable | None, *, flush_timeout: float):
         self.source, self.pipeline, self.sender, self.embed = source, pipeline, sender, embed
-        self.camera, self.flush_timeout = camera, flush_timeout
-        self.metrics = WorkerMetrics(camera, modality)
+        self.camera, self.flush_timeout = source.camera, flush_timeout
+        self.metrics = WorkerMetrics(source.camera, source.modality)
         pipeline.observe = lambda stage, seconds: self.metrics.stage[stage].observe(seconds)
         sender.on_sent = lambda t: self.metrics.sent.inc()
         sender.on_confirmed = lambda tracklet_id: self.metrics.confirmed.inc()
         sender.on_error = lambda t, exc: self.metrics.send_errors.inc()
         sender.on_rejected_events = self.metrics.events_rejected.inc
-        self._retry = Backoff(0.5, retry_max)
+        self._retry = Backoff(*self.RETRY_S)
         self.emitted = 0
 
     def run(self, stop: threading.Event) -> int:

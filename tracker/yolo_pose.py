@@ -13,7 +13,14 @@ from starreid.tracker.detection import Detection
 class YoloPose:
     joint_pose = True
 
-    def __init__(self, weights: str | None = None, confidence: float = 0.1, device: str = "cpu", **_ignored):
+    DEVICE = "cpu"  # torch's device; the CPU build is what the optional extra installs here
+
+    @classmethod
+    def from_config(cls, tracker) -> "YoloPose":
+        """weights from the tracker section; detections below low_score are ignored by the tracker anyway."""
+        return cls(tracker.weights, confidence=tracker.low_score)
+
+    def __init__(self, weights: str | None, *, confidence: float):
         if not weights or not Path(weights).is_file():
             raise FileNotFoundError(f"ultralytics backend needs a YOLO-pose weight file; got {weights!r}")
         os.environ.setdefault("YOLO_OFFLINE", "1")  # never reach for the network
@@ -22,7 +29,7 @@ class YoloPose:
         except ImportError as exc:
             raise ImportError("the ultralytics backend needs the optional extra: pip install ultralytics") from exc
         self._model = YOLO(weights, task="pose")
-        self.confidence, self.device = confidence, device
+        self.confidence, self.device = confidence, self.DEVICE
 
     def _run(self, image: np.ndarray):
         # Ultralytics expects BGR numpy input.

@@ -89,10 +89,11 @@ class SkeletonStore:
 
 
 # Where `starreid synth` and `starreid skeletons` put their files inside a dataset folder.
-SOURCES = {"gt": "skeletons_gt.h5", "mediapipe": "skeletons_mediapipe.h5"}
+SOURCES = {"gt": "skeletons_gt.h5", "mediapipe": "skeletons_mediapipe.h5", "estimated": "skeletons_estimated.h5"}
 
 
 def open_skeletons(root, source: str) -> SkeletonStore:
-    """source: 'gt' (synthetic ground truth), 'mediapipe' (extracted), or a path to a skeleton file."""
+    """source: 'gt' (synthetic ground truth), 'mediapipe' (extracted), 'estimated' (what a pose estimator
+    would give, from `starreid synth --crop detector`), or a path to a skeleton file."""
     path = Path(root) / SOURCES[source] if source in SOURCES else Path(source)
     return SkeletonStore(path)

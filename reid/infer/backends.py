@@ -7,10 +7,23 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The embedder backend contract: run one batch of at most `batch` tracklets through the inference graph.
+
+    run(clips (n, T, 3, H, W) float32 normalised, keypoints (n, T, 17, 3) float32, modality (n,) int32)
+    -> (n, D) float32 embeddings, for 1 <= n <= batch."""
+
+    batch: int
+
+    def run(self, clips: np.ndarray, keypoints: np.ndarray, modality: np.ndarray) -> np.ndarray: ...
 
 
 def _pad(arrays, batch: int):
@@ -21,7 +34,7 @@ def _pad(arrays, batch: int):
 
 
 class OnnxBackend:
-    def __init__(self, path: str, device: str, seq_len: int, height: int, width: int, depth: int, variant: str):
+    def __init__(self, path: str, device: str, seq_len: int, height: int, width: int, arch):
         import onnxruntime as ort
 
         providers = ["CPUExecutionProvider"]
@@ -40,7 +53,7 @@ class OnnxBackend:
         self.names = [i.name for i in inputs]
         self.batch = int(inputs[0].shape[0])
         meta = self.session.get_modelmeta().custom_metadata_map
-        for key, value in (("depth", depth), ("variant", variant)):
+        for key, value in (("depth", arch.depth), ("variant", arch.variant)):
             if key in meta and meta[key] != str(value):
                 raise ValueError(f"ONNX model {path} was exported with {key}={meta[key]}, not {value}")
 
@@ -51,8 +64,7 @@ class OnnxBackend:
 
 
 class MindSporeBackend:
-    def __init__(self, path: str, device: str, seq_len: int, height: int, width: int, depth: int, variant: str,
-                 batch: int, **model_kwargs):
+    def __init__(self, path: str, device: str, arch, batch: int):
         import mindspore as ms
 
         from starreid.reid.export import build_inference_net
@@ -63,7 +75,7 @@ class MindSporeBackend:
         if self.graph:  # an exported graph: batch_size must be the exported batch
             self.net = ms.nn.GraphCell(ms.load(path))
         else:
-            self.net = build_inference_net(depth, variant, seq_len, weights=path, **model_kwargs)
+            self.net = build_inference_net(arch, weights=path)
         net = self.net
 
         def forward(clips, keypoints, modality):
@@ -106,14 +118,14 @@ class LiteBackend:
         return self.model.predict(inputs)[0].get_data_to_numpy()[:n]
 
 
-def open_backend(kind: str, path: str, device: str, seq_len: int, height: int, width: int, depth: int,
-                 variant: str, batch: int, **model_kwargs):
+def open_backend(kind: str, path: str, device: str, seq_len: int, height: int, width: int, arch, batch: int):
+    """arch: the model section (depth, variant, seq_len, sizes()); the mindspore backend builds it."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"model weights not found: {path}")
     if kind == "onnx":
-        return OnnxBackend(path, device, seq_len, height, width, depth, variant)
+        return OnnxBackend(path, device, seq_len, height, width, arch)
     if kind == "mindspore":
-        return MindSporeBackend(path, device, seq_len, height, width, depth, variant, batch, **model_kwargs)
+        return MindSporeBackend(path, device, arch, batch)
     if kind == "lite":
         return LiteBackend(path, device, batch)
     raise ValueError(f"backend must be 'onnx', 'mindspore' or 'lite', got {kind!r}")

@@ -26,21 +26,27 @@ class Embedder:
     exported .mindir) or 'lite' (a .mindir, only where mindspore_lite imports).
 
     model_id = "star-r{depth}-{variant}:" + the first 12 hex digits of the weight file's sha256; the gallery
-    never compares embeddings of different model ids. model_kwargs reach build_star (mindspore backend).
+    never compares embeddings of different model ids. arch is the architecture (a model config section:
+    depth, variant, sizes()), which a .ckpt needs to be built and an ONNX graph is checked against.
     """
 
-    def __init__(self, weights: str, backend: str = "onnx", device: str = "CPU", depth: int = 50,
-                 variant: str = "full", seq_len: int = 12, height: int = 288, width: int = 144,
-                 batch_size: int = 8, **model_kwargs):
+    def __init__(self, weights: str, *, backend: str, device: str, seq_len: int, height: int, width: int,
+                 batch_size: int, arch):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.seq_len, self.height, self.width = seq_len, height, width
-        self.backend = open_backend(backend, weights, device, seq_len, height, width, depth, variant,
-                                    batch_size, **model_kwargs)
+        self.backend = open_backend(backend, weights, device, seq_len, height, width, arch, batch_size)
         self.batch_size = self.backend.batch
         if self.batch_size != batch_size:
             log.info("model %s has a fixed batch of %d; batching by that", weights, self.batch_size)
-        self.model_id = f"star-r{depth}-{variant}:{_file_digest(weights)[:12]}"
+        self.model_id = f"star-r{arch.depth}-{arch.variant}:{_file_digest(weights)[:12]}"
+
+    @classmethod
+    def from_config(cls, model) -> "Embedder":
+        """From a deployment `model` section (weights, backend, device, seq_len, height, width, batch_size and
+        the architecture)."""
+        return cls(model.weights, backend=model.backend, device=model.device, seq_len=model.seq_len,
+                   height=model.height, width=model.width, batch_size=model.batch_size, arch=model)
 
     def _check(self, clips: np.ndarray, keypoints: np.ndarray) -> None:
         if clips.ndim != 5 or clips.shape[-1] != 3 or clips.dtype != np.uint8:

@@ -22,13 +22,21 @@ def sad_loss(sad_logits, labels, clean, disturbed, defense_weight: float = 1.0, 
 class StarLoss(nn.Cell):
     """construct(outputs of STAR.construct, labels) -> (total, id, triplet, kl, sad)."""
 
-    def __init__(self, w_id: float = 1.0, w_tri: float = 1.0, w_kl: float = 1.0, w_sad: float = 1.0,
-                 margin: float = 0.3, defense_weight: float = 1.0, label_smoothing: float = 0.0,
-                 use_kl: bool = True, use_sad: bool = True):
+    DEFENSE_WEIGHT = 1.0
+
+    def __init__(self, *, w_id: float, w_tri: float, w_kl: float, w_sad: float, margin: float,
+                 label_smoothing: float, use_kl: bool, use_sad: bool):
         super().__init__()
         self.w_id, self.w_tri, self.w_kl, self.w_sad = w_id, w_tri, w_kl, w_sad
-        self.margin, self.defense_weight, self.smoothing = margin, defense_weight, label_smoothing
+        self.margin, self.defense_weight, self.smoothing = margin, self.DEFENSE_WEIGHT, label_smoothing
         self.use_kl, self.use_sad = use_kl, use_sad
+
+    @classmethod
+    def from_config(cls, loss, net) -> "StarLoss":
+        """The loss config section's weights, with KL only when the network has both guidances and SAD when
+        it disturbs."""
+        return cls(w_id=loss.w_id, w_tri=loss.w_tri, w_kl=loss.w_kl, w_sad=loss.w_sad, margin=loss.margin,
+                   label_smoothing=loss.label_smoothing, use_kl=net.use_fg and net.use_sg, use_sad=net.use_sad)
 
     def construct(self, logits, feature, kl_p, kl_q, sad_logits, clean, disturbed, labels):
         l_id = identity_loss(logits, labels, self.smoothing)
@@ -39,8 +47,3 @@ class StarLoss(nn.Cell):
             l_sad = sad_loss(sad_logits, labels, clean, disturbed, self.defense_weight, self.smoothing)
         total = self.w_id * l_id + self.w_tri * l_tri + self.w_kl * l_kl + self.w_sad * l_sad
         return total, l_id, l_tri, l_kl, l_sad
-
-
-def loss_for(net, **weights) -> StarLoss:
-    """The loss matching a STAR network's variant: KL only when both guidances exist, SAD when enabled."""
-    return StarLoss(use_kl=net.use_fg and net.use_sg, use_sad=net.use_sad, **weights)

@@ -24,12 +24,14 @@ class STAR(nn.Cell):
     the crop, score); modality (B,) int32, 0 = rgb, 1 = ir. T must equal seq_len (the graph is built for it).
     """
 
-    def __init__(self, depth: int = 50, variant: str = "full", num_classes: int = 0, seq_len: int = 12,
-                 lstm_hidden: int = 1024, attn_heads: int = 4, ffn_hidden: int | None = None,
-                 gat_hidden: int = 16, gat_heads: int = 2, gat_out: int = 12, guide_hidden: int = 128,
-                 gat_dropout: float = 0.3, score_threshold: float = DEFAULT_SCORE_THRESHOLD, sad: bool = True,
-                 base_width: int = 64):
+    GAT_DROPOUT = 0.3
+    SCORE_THRESHOLD = DEFAULT_SCORE_THRESHOLD
+
+    def __init__(self, *, depth: int, variant: str, num_classes: int, seq_len: int, lstm_hidden: int,
+                 attn_heads: int, ffn_hidden: int | None, gat_hidden: int, gat_heads: int, gat_out: int,
+                 guide_hidden: int, sad: bool, base_width: int):
         super().__init__()
+        gat_dropout, score_threshold = self.GAT_DROPOUT, self.SCORE_THRESHOLD
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
         self.variant, self.seq_len, self.use_sad = variant, seq_len, sad
@@ -127,7 +129,9 @@ class EmbeddingNet(nn.Cell):
         return self.star.embed(clips, keypoints, modality)
 
 
-def build_star(depth: int = 50, variant: str = "full", num_classes: int = 0, seq_len: int = 12, **kwargs) -> STAR:
-    """STAR with the paper's defaults (LSTM hidden 1024, 4 heads, GAT 3->16x2->12, GeM p in {0.7,1,3,5,7});
-    keyword arguments shrink the heads for tests (lstm_hidden, ffn_hidden, gat_hidden, guide_hidden, ...)."""
-    return STAR(depth=depth, variant=variant, num_classes=num_classes, seq_len=seq_len, **kwargs)
+def build_star(model, num_classes: int = 0, sad: bool = False) -> STAR:
+    """STAR from a model config section: depth, variant, seq_len and the sizes of its sizes() (the schema's
+    defaults are the paper's: LSTM hidden 1024, 4 heads, GAT 3->16x2->12). num_classes > 0 adds the
+    classifier of training; sad switches on style disturbance (training only)."""
+    return STAR(depth=model.depth, variant=model.variant, num_classes=num_classes, seq_len=model.seq_len, sad=sad,
+                **model.sizes())

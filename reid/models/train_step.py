@@ -5,15 +5,15 @@ import mindspore as ms
 from mindspore import nn, ops
 
 
-def make_optimizer(net: nn.Cell, lr=0.1, momentum: float = 0.9, weight_decay: float = 5e-4,
-                   backbone_lr_scale: float = 0.1) -> nn.Optimizer:
-    """SGD with momentum; the backbone learns at backbone_lr_scale x lr (lr a float or a per-step list)."""
+def make_optimizer(net: nn.Cell, lr, optim) -> nn.Optimizer:
+    """SGD with momentum and weight decay from the optim config section; the backbone learns at
+    optim.backbone_lr_scale x lr (lr a float or a per-step list)."""
     backbone = [p for p in net.trainable_params() if p.name.startswith("backbone.")]
     heads = [p for p in net.trainable_params() if not p.name.startswith("backbone.")]
-    scale = (lambda v: [x * backbone_lr_scale for x in v]) if isinstance(lr, (list, tuple)) else (
-        lambda v: v * backbone_lr_scale)
-    groups = [{"params": backbone, "lr": scale(lr)}, {"params": heads, "lr": lr}]
-    return nn.Momentum(groups, learning_rate=lr, momentum=momentum, weight_decay=weight_decay)
+    k = optim.backbone_lr_scale
+    scaled = [x * k for x in lr] if isinstance(lr, (list, tuple)) else lr * k
+    groups = [{"params": backbone, "lr": scaled}, {"params": heads, "lr": lr}]
+    return nn.Momentum(groups, learning_rate=lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
 
 
 class TrainStep:
@@ -22,7 +22,7 @@ class TrainStep:
     labels int32 (B,). The network is put in training mode; with jit=True the whole step is one graph.
     """
 
-    def __init__(self, net: nn.Cell, loss: nn.Cell, optimizer: nn.Optimizer, jit: bool = True,
+    def __init__(self, net: nn.Cell, loss: nn.Cell, optimizer: nn.Optimizer, *, jit: bool,
                  grad_reducer: nn.Cell | None = None):
         self.net, self.loss, self.optimizer = net, loss, optimizer
 

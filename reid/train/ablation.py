@@ -1,17 +1,13 @@
-"""The ablation: baseline, +FG, +SG and full STAR, several seeds each, summarised as a table and a bar plot.
-
-Each run is an ordinary training run with its own derived config and out_dir; a run that finished leaves
-result.json and is skipped next time, and an unfinished one resumes from its own last checkpoint.
+"""The ablation's bookkeeping: baseline, +FG, +SG and full STAR, several seeds each, summarised as a table and
+a bar plot. Each run is an ordinary training run with its own derived config and out_dir (run by `starreid
+ablate`, which starts them); a run that finished leaves result.json.
 """
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 VARIANTS = ("baseline", "fg", "sg", "full")
 LABELS = {"baseline": "baseline (SAD)", "fg": "+FG", "sg": "+SG", "full": "full STAR"}
@@ -28,47 +24,6 @@ def derived_config(base: dict, out: Path, variant: str, seed: int) -> dict:
     cfg["seed"] = seed
     cfg["out_dir"] = str(run_dir(out, variant, seed))
     return cfg
-
-
-def run_one(base: dict, out: Path, variant: str, seed: int, log_args: list[str]) -> dict:
-    """Trains one variant/seed in a child process (a fresh graph each time) and returns its final metrics."""
-    directory = run_dir(out, variant, seed)
-    result_path = directory / "result.json"
-    if result_path.exists():
-        return json.loads(result_path.read_text())
-    directory.mkdir(parents=True, exist_ok=True)
-    config_path = directory / "config.yaml"
-    config_path.write_text(yaml.safe_dump(derived_config(base, out, variant, seed), sort_keys=False))
-    subprocess.run([sys.executable, "-m", "starreid", *log_args, "train", "--config", str(config_path),
-                    "--no-progress"], check=True)
-    lines = (directory / "train_log.jsonl").read_text().splitlines()
-    final = json.loads(lines[-1])
-    result = {"variant": variant, "seed": seed, "epoch": final["epoch"], "final": final["eval"]}
-    result_path.write_text(json.dumps(result, indent=1))
-    return result
-
-
-def probe_poses(result: dict, out: Path, log_args: list[str]) -> dict:
-    """Adds result['poses']: the final weights' test metrics with every joint missing and with another
-    person's skeletons (`starreid eval --poses`), kept in result.json. What a variant loses there is what it
-    takes from the skeleton; the baseline reads none, so its figures are its own."""
-    if "poses" in result:
-        return result
-    directory = run_dir(out, result["variant"], result["seed"])
-    poses = {}
-    for mode in ("none", "shuffled"):
-        if result["variant"] == "baseline":
-            poses[mode] = result["final"]
-            continue
-        numbers = directory / f"poses-{mode}.json"
-        subprocess.run([sys.executable, "-m", "starreid", *log_args, "eval", "--checkpoint",
-                        str(directory / "last.ckpt"), "--config", str(directory / "config.yaml"), "--poses", mode,
-                        "--json", str(numbers), "--no-progress"], check=True, stdout=subprocess.DEVNULL)
-        raw = json.loads(numbers.read_text())
-        poses[mode] = {d.lower(): {"rank1": raw[d]["cmc"][0], "mAP": raw[d]["mAP"]} for d in ("I2V", "V2I")}
-    result["poses"] = poses
-    (directory / "result.json").write_text(json.dumps(result, indent=1))
-    return result
 
 
 def training_minutes(out: Path, results: list[dict]) -> list[float]:

@@ -69,21 +69,21 @@ def channel_erase(clip: np.ndarray, rng: np.random.Generator, area=(0.02, 0.4), 
 
 
 def augment_clip(frames: np.ndarray, keypoints: np.ndarray, modality: str, rng: np.random.Generator,
-                 height: int, width: int, pad: int = 10, flip_p: float = 0.5, erase_p: float = 0.5,
-                 style_p: float = 0.5, exchange_p: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 (T, h, w, 3) RGB + keypoints (T, 17, 3) -> float32 (T, 3, H, W), keypoints (T, 17, 3)."""
+                 height: int, width: int, augment) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (T, h, w, 3) RGB + keypoints (T, 17, 3) -> float32 (T, 3, H, W), keypoints (T, 17, 3), with the
+    augment config section's probabilities (flip_p, pad, exchange_p, style_p, erase_p)."""
     frames = resize_frames(frames, height, width)
     keypoints = keypoints.astype(np.float32)
-    if rng.random() < flip_p:
+    if rng.random() < augment.flip_p:
         frames, keypoints = flip(frames, keypoints)
-    if pad > 0:
-        frames, keypoints = pad_crop(frames, keypoints, pad, rng)
-    if modality == "rgb" and exchange_p > 0 and rng.random() < exchange_p:
+    if augment.pad > 0:
+        frames, keypoints = pad_crop(frames, keypoints, augment.pad, rng)
+    if modality == "rgb" and augment.exchange_p > 0 and rng.random() < augment.exchange_p:
         frames = channel_exchange(frames, rng)
-    elif rng.random() < style_p:
+    elif rng.random() < augment.style_p:
         frames = style(frames, modality, rng)
     clip = normalise_frames(frames)
-    if rng.random() < erase_p:
+    if rng.random() < augment.erase_p:
         clip = channel_erase(clip, rng)
     return clip, keypoints
 

@@ -31,11 +31,13 @@ def _stack(samples) -> Batch:
 class TrainBatches:
     """One epoch = one pass of the PK sampler; each batch holds P identities x K tracklets x 2 modalities."""
 
-    def __init__(self, root, records, labels: dict[int, int], skeletons, seq_len: int, height: int, width: int,
-                 p: int, k: int, seed: int, augment: dict, threads: int = 2):
-        self.root, self.records, self.labels, self.skeletons = root, records, labels, skeletons
-        self.seq_len, self.height, self.width, self.augment = seq_len, height, width, augment
-        self.sampler = PKSampler([r.pid for r in records], [r.modality for r in records], p, k, seed=seed)
+    def __init__(self, dataset, skeletons, model, sampler, augment, seed: int, threads: int):
+        """dataset: its training split; model: seq_len, height, width; sampler: p, k; augment: the augment
+        config section."""
+        self.root, self.records, self.labels, self.skeletons = dataset.root, dataset.train, dataset.train_labels, skeletons
+        self.seq_len, self.height, self.width, self.augment = model.seq_len, model.height, model.width, augment
+        self.sampler = PKSampler([r.pid for r in self.records], [r.modality for r in self.records], sampler.p,
+                                 sampler.k, seed=seed)
         self.pool = ThreadPoolExecutor(threads)  # loads the samples of a batch
         self.prefetch = ThreadPoolExecutor(1)  # assembles the next batch (its own pool: no deadlock)
 
@@ -47,7 +49,7 @@ class TrainBatches:
         rng = np.random.default_rng(seed)
         clip = load_clip(self.root, record, sample_train_clip(len(record), self.seq_len, rng), self.skeletons)
         frames, keypoints = augment_clip(clip.frames, clip.keypoints, record.modality, rng, self.height,
-                                         self.width, **self.augment)
+                                         self.width, self.augment)
         return frames, keypoints, MODALITY_CODE[record.modality], self.labels[record.pid], record.camid
 
     def _load(self, indices: np.ndarray, seeds: np.ndarray) -> Batch:
@@ -77,7 +79,7 @@ class TrainBatches:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def eval_batches(root, records, skeletons, seq_len: int, height: int, width: int, batch: int, threads: int = 2,
+def eval_batches(root, records, skeletons, seq_len: int, height: int, width: int, batch: int, threads: int,
                  pose_from=None):
     """Deterministic test clips (the protocol's sampler), in order, batch by batch. pose_from (one record per
     record) takes each clip's skeletons from another tracklet instead: a probe of what the model reads there."""

@@ -31,7 +31,7 @@ def pose_donors(records) -> list:
     return donors
 
 
-def extract(net, root, records, skeletons, seq_len: int, height: int, width: int, batch: int, threads: int = 2,
+def extract(net, root, records, skeletons, seq_len: int, height: int, width: int, batch: int, threads: int,
             progress: bool = True, desc: str = "extract",
             poses: str = "given") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(features (N, D) L2-normalised, person ids (N,), camera ids (N,)) in record order. The last batch is
@@ -61,7 +61,7 @@ def extract(net, root, records, skeletons, seq_len: int, height: int, width: int
 
 
 def evaluate_model(net, dataset, skeletons, seq_len: int, height: int, width: int, batch: int,
-                   threads: int = 2, progress: bool = True, poses: str = "given") -> dict:
+                   threads: int, progress: bool = True, poses: str = "given") -> dict:
     """{'i2v': {rank1, rank5, rank10, rank20, mAP, mINP, queries}, 'v2i': {...}}; the query set (IR) and the
     gallery (RGB) are embedded once and swap roles for the second direction."""
     from starreid.reid.eval import RANKS, evaluate_features
@@ -78,32 +78,29 @@ def evaluate_model(net, dataset, skeletons, seq_len: int, height: int, width: in
     return results
 
 
-def checkpoint_net(checkpoint: str, model: dict):
+def checkpoint_net(checkpoint: str, model):
     """The STAR network of a training config's model section with a checkpoint's weights, in eval mode."""
     from starreid.reid.export import build_inference_net
 
-    arch = {k: v for k, v in model.items() if k not in ("depth", "variant", "seq_len", "height", "width",
-                                                         "pretrained")}
-    net = build_inference_net(model["depth"], model["variant"], model["seq_len"], weights=checkpoint, **arch).star
+    net = build_inference_net(model, weights=checkpoint).star
     net.set_train(False)
     return net
 
 
-def checkpoint_features(checkpoint: str, data_root: str, skeletons_path: str | None, model: dict, batch: int,
-                        device: str = "CPU", threads: int = 2, min_len: int = 12, progress: bool = True,
-                        poses: str = "given") -> dict[str, np.ndarray]:
-    """The test split embedded by a trained checkpoint, as the arrays of a features file: ir_feats, ir_pids,
-    ir_camids (the I2V queries) and rgb_feats, rgb_pids, rgb_camids (the gallery). model is the training
-    config's model section (architecture and input size)."""
+def checkpoint_features(checkpoint: str, cfg, progress: bool = True, poses: str = "given") -> dict[str, np.ndarray]:
+    """The test split of a training config's dataset embedded by a trained checkpoint, as the arrays of a
+    features file: ir_feats, ir_pids, ir_camids (the I2V queries) and rgb_feats, rgb_pids, rgb_camids (the
+    gallery)."""
     from starreid.reid.data.skeleton_store import SkeletonStore
     from starreid.reid.data.vcm import load_vcm
-    ms.set_device(device)
-    dataset = load_vcm(data_root, min_len=min_len)
-    store = SkeletonStore(skeletons_path) if skeletons_path else None
-    net = checkpoint_net(checkpoint, model)
+    ms.set_device(cfg.device)
+    dataset = load_vcm(cfg.data.root, min_len=cfg.data.min_len)
+    store = SkeletonStore(cfg.data.skeletons) if cfg.data.skeletons else None
+    net = checkpoint_net(checkpoint, cfg.model)
+    m = cfg.model
     out = {}
     for side, records in (("ir", dataset.query), ("rgb", dataset.gallery)):
-        feats, pids, camids = extract(net, dataset.root, records, store, model["seq_len"], model["height"],
-                                      model["width"], batch, threads, progress, f"extract {side}", poses)
+        feats, pids, camids = extract(net, dataset.root, records, store, m.seq_len, m.height, m.width,
+                                      cfg.schedule.eval_batch, cfg.data.threads, progress, f"extract {side}", poses)
         out.update({f"{side}_feats": feats, f"{side}_pids": pids, f"{side}_camids": camids})
     return out

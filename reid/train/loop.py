@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from starreid.reid.data.skeleton_store import SkeletonStore
 from starreid.reid.data.vcm import load_vcm
-from starreid.reid.losses import loss_for
+from starreid.reid.losses import StarLoss
 from starreid.reid.models import build_star
 from starreid.reid.models.checkpoint import load_weights
 from starreid.reid.models.train_step import TrainStep, make_optimizer
@@ -42,30 +42,26 @@ def _update_best(best: dict, results: dict, epoch: int, net, out: Path) -> None:
                 ms.save_checkpoint(net, str(out / f"best_{key}.ckpt"))
 
 
-def train(out_dir, data_root, skeletons: str | None, model: dict, sampler: dict, augment: dict, optim: dict,
-          loss: dict, schedule: dict, seed: int = 0, device: str = "CPU", jit: bool = True, threads: int = 2,
-          min_len: int = 12, resume: bool = True, progress: bool = True, stop_after_epoch: int | None = None) -> dict:
-    """Trains and returns {'epoch', 'best', 'history', 'final'}. stop_after_epoch ends the run early (as an
-    interruption would) without changing the schedule, so a later call resumes it."""
-    out = Path(out_dir)
+def train(cfg, resume: bool = True, progress: bool = True, stop_after_epoch: int | None = None) -> dict:
+    """Trains from a validated training config (out_dir, seed, device, jit, data, model, sampler, augment, optim,
+    loss, schedule) and returns {'epoch', 'best', 'history', 'final'}. stop_after_epoch ends the run early (as
+    an interruption would) without changing the schedule, so a later call resumes it."""
+    out = Path(cfg.out_dir)
     ckpt_dir = out / "checkpoints"
-    rank, world = distributed.setup(device)
+    model, optim, schedule, seed = cfg.model, cfg.optim, cfg.schedule, cfg.seed
+    rank, world = distributed.setup(cfg.device)
     ms.set_seed(seed)
-    dataset = load_vcm(data_root, min_len=min_len)
-    store = SkeletonStore(skeletons) if skeletons else None
-    arch = {k: v for k, v in model.items() if k not in ("height", "width", "pretrained")}
-    pretrained = model.get("pretrained")
-    net = build_star(num_classes=len(dataset.train_labels), **arch)
-    if pretrained:
-        load_weights(net, pretrained, skip_prefixes=("classifier.", "fg.", "sg.", "kl_fc.", "neck."))
-    loss_fn = loss_for(net, **loss)
-    batches = TrainBatches(dataset.root, dataset.train, dataset.train_labels, store, model["seq_len"],
-                           model["height"], model["width"], sampler["p"], sampler["k"], seed + rank, augment,
-                           threads)
-    lrs = lr_per_step(optim["lr"], optim["epochs"], len(batches), optim["warmup_epochs"], optim["milestones"],
-                      optim["gamma"])
-    optimizer = make_optimizer(net, lrs, optim["momentum"], optim["weight_decay"], optim["backbone_lr_scale"])
-    step = TrainStep(net, loss_fn, optimizer, jit=jit, grad_reducer=distributed.grad_reducer(optimizer, world))
+    dataset = load_vcm(cfg.data.root, min_len=cfg.data.min_len)
+    store = SkeletonStore(cfg.data.skeletons) if cfg.data.skeletons else None
+    net = build_star(model, num_classes=len(dataset.train_labels), sad=model.sad)
+    if model.pretrained:
+        load_weights(net, model.pretrained, skip_prefixes=("classifier.", "fg.", "sg.", "kl_fc.", "neck."))
+    loss_fn = StarLoss.from_config(cfg.loss, net)
+    threads = cfg.data.threads
+    batches = TrainBatches(dataset, store, model, cfg.sampler, cfg.augment, seed + rank, threads)
+    lrs = lr_per_step(optim, len(batches))
+    optimizer = make_optimizer(net, lrs, optim)
+    step = TrainStep(net, loss_fn, optimizer, jit=cfg.jit, grad_reducer=distributed.grad_reducer(optimizer, world))
     rng = np.random.default_rng(seed + 7919 * rank)
     best, history, start = {}, [], 0
     state = load_state(ckpt_dir, net, optimizer) if resume else None
@@ -76,15 +72,15 @@ def train(out_dir, data_root, skeletons: str | None, model: dict, sampler: dict,
         log.info("resumed from %s (epoch %d)", state["checkpoint"], state["epoch"])
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-    last_epoch = optim["epochs"] - 1 if stop_after_epoch is None else min(stop_after_epoch, optim["epochs"] - 1)
+    last_epoch = optim.epochs - 1 if stop_after_epoch is None else min(stop_after_epoch, optim.epochs - 1)
     for epoch in range(start, last_epoch + 1):
-        if epoch == start or epoch % schedule["checkpoint_every"] == 0:
+        if epoch == start or epoch % schedule.checkpoint_every == 0:
             # Resumable points start a fresh graph from a known seed, so in-graph randomness (SAD partners,
             # dropout) is the same whether or not the run was interrupted there.
             ms.set_seed(seed * 100_003 + epoch)
             step.recompile()
         started, sums, count = time.time(), np.zeros(5), 0
-        bar = tqdm(batches.epoch(rng), total=len(batches), desc=f"epoch {epoch + 1}/{optim['epochs']}",
+        bar = tqdm(batches.epoch(rng), total=len(batches), desc=f"epoch {epoch + 1}/{optim.epochs}",
                    disable=not progress or rank != 0, leave=False)
         for b in bar:
             total, parts = step(ms.Tensor(b.clips), ms.Tensor(b.keypoints), ms.Tensor(b.modality),
@@ -97,10 +93,10 @@ def train(out_dir, data_root, skeletons: str | None, model: dict, sampler: dict,
                  **{k: sums[i + 1] / max(count, 1) for i, k in enumerate(("id", "triplet", "kl", "sad"))},
                  "lr": lrs[(epoch + 1) * len(batches) - 1],
                  "seconds": time.time() - started, "steps": count}
-        final = epoch == optim["epochs"] - 1
-        if rank == 0 and ((epoch + 1) % schedule["eval_every"] == 0 or final):
-            results = evaluate_model(net, dataset, store, model["seq_len"], model["height"], model["width"],
-                                     schedule["eval_batch"], threads, progress)
+        final = epoch == optim.epochs - 1
+        if rank == 0 and ((epoch + 1) % schedule.eval_every == 0 or final):
+            results = evaluate_model(net, dataset, store, model.seq_len, model.height, model.width,
+                                     schedule.eval_batch, threads, progress)
             entry["eval"] = results
             _update_best(best, results, epoch, net, out)
         history.append(entry)
@@ -109,7 +105,7 @@ def train(out_dir, data_root, skeletons: str | None, model: dict, sampler: dict,
             log.info("epoch %d: loss %.4f%s", epoch + 1, entry["loss"],
                      "".join(f", {d} rank1 {m['rank1']:.3f} mAP {m['mAP']:.3f}" for d, m in
                              entry.get("eval", {}).items()))
-            if (epoch + 1) % schedule["checkpoint_every"] == 0 or final or epoch == last_epoch:
+            if (epoch + 1) % schedule.checkpoint_every == 0 or final or epoch == last_epoch:
                 # (a checkpoint off the checkpoint_every grid, from stop_after_epoch, resumes with fresh
                 # in-graph randomness; on the grid, the resumed run matches the uninterrupted one exactly)
                 save_state(ckpt_dir, epoch, net, optimizer, rng, batches.sampler_state(), best, history)

@@ -12,11 +12,10 @@ import numpy as np
 from starreid.reid.models.seq_guidance import GEM_POWERS
 
 
-def pooling_probe(checkpoint: str, data_root: str, skeletons_path: str, model: dict, batch: int = 32,
-                  min_len: int = 12, threads: int = 2, device: str = "CPU") -> dict:
+def pooling_probe(checkpoint: str, cfg) -> dict:
     """{'powers', 'weight_mean', 'weight_std' (over tracklets), 'shuffle_shift' (mean |w - w with another
     person's skeletons|), 'cosine_to_gem3' (mean cosine of each GeM_p embedding with the GeM_3 one)}, per
-    power, over the test query and gallery tracklets."""
+    power, over the test query and gallery tracklets of a training config's dataset."""
     import mindspore as ms
     from mindspore import Tensor
 
@@ -27,17 +26,20 @@ def pooling_probe(checkpoint: str, data_root: str, skeletons_path: str, model: d
     from starreid.reid.train.batches import eval_batches
     from starreid.reid.train.evaluate import checkpoint_net, pose_donors
 
-    if model["variant"] not in ("sg", "full"):
-        raise ValueError(f"variant {model['variant']!r} has no sequence guidance to probe (use sg or full)")
-    ms.set_device(device)
+    model, batch, threads = cfg.model, cfg.schedule.eval_batch, cfg.data.threads
+    if model.variant not in ("sg", "full"):
+        raise ValueError(f"variant {model.variant!r} has no sequence guidance to probe (use sg or full)")
+    if not cfg.data.skeletons:
+        raise ValueError("the pooling probe needs data.skeletons in the training config")
+    ms.set_device(cfg.device)
     net = checkpoint_net(checkpoint, model)
-    dataset = load_vcm(data_root, min_len=min_len)
+    dataset = load_vcm(cfg.data.root, min_len=cfg.data.min_len)
     records = dataset.query + dataset.gallery
     # The backbone does not see the skeleton: embed every clip once, then run the guidance on the frame
     # vectors with each tracklet's own skeletons and with its donor's (the donor's own test-clip skeletons).
     frames, keypoints = [], []
-    for b in eval_batches(dataset.root, records, SkeletonStore(skeletons_path), model["seq_len"], model["height"],
-                          model["width"], batch, threads):
+    for b in eval_batches(dataset.root, records, SkeletonStore(cfg.data.skeletons), model.seq_len, model.height,
+                          model.width, batch, threads):
         frames.append(net.frame_features(Tensor(b.clips), Tensor(b.modality)).asnumpy())
         keypoints.append(b.keypoints)
     frames, keypoints = np.concatenate(frames), np.concatenate(keypoints)

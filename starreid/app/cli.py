@@ -44,10 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    from starreid.app.config import ConfigError
+    from starreid.app.verbs import EXIT_CONFIG
     from starreid.contracts.logs import setup_logging
 
     setup_logging(args.log_level, json_lines=args.log_json)
-    return int(func(args) or 0)
+    try:
+        return int(func(args) or 0)
+    except ConfigError as exc:  # every verb: the message, never a traceback, and the code not to restart on
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
 
 
 if __name__ == "__main__":

@@ -9,21 +9,17 @@ import numpy as np
 from starreid.contracts.wire import Embedding, Tracklet, decode_crops
 
 
-def tracklet_embedder(weights: str, backend: str, device: str, depth: int, variant: str, seq_len: int,
-                      height: int, width: int, batch_size: int, sizes: dict | None = None,
-                      lazy: bool = False) -> Callable[[Tracklet], Embedding]:
-    """sizes: the architecture's other sizes (base_width, lstm_hidden, ...), which a .ckpt needs to be built.
-    lazy=True loads the model on the first tracklet; False loads it now (a worker must, before MediaPipe
-    loads: MindSpore cannot be imported after it)."""
+def tracklet_embedder(model, lazy: bool = False) -> Callable[[Tracklet], Embedding]:
+    """embed(tracklet) with the Embedder of a deployment `model` section. lazy=True loads the model on the
+    first tracklet; False loads it now (a worker must, before MediaPipe loads: MindSpore cannot be imported
+    after it)."""
     state = {}
 
-    def model():
+    def embedder():
         if "embedder" not in state:
             from starreid.reid.infer import Embedder
 
-            state["embedder"] = Embedder(weights, backend=backend, device=device, depth=depth, variant=variant,
-                                         seq_len=seq_len, height=height, width=width, batch_size=batch_size,
-                                         **(sizes or {}))
+            state["embedder"] = Embedder.from_config(model)
         return state["embedder"]
 
     def embed(tracklet: Tracklet) -> Embedding:
@@ -32,12 +28,12 @@ def tracklet_embedder(weights: str, backend: str, device: str, depth: int, varia
         from starreid.reid.infer import frame_indices
 
         # Only the frames the model samples are decoded (12 of 24 JPEGs with the defaults).
-        idx = frame_indices(len(tracklet.crops), seq_len)
+        idx = frame_indices(len(tracklet.crops), model.seq_len)
         clips = decode_crops([tracklet.crops[i] for i in idx])[None]
-        embedder = model()
-        vector = embedder.embed(clips, tracklet.keypoints[idx][None], [tracklet.modality])[0]
-        return Embedding(np.asarray(vector, np.float32), embedder.model_id)
+        e = embedder()
+        vector = e.embed(clips, tracklet.keypoints[idx][None], [tracklet.modality])[0]
+        return Embedding(np.asarray(vector, np.float32), e.model_id)
 
     if not lazy:
-        model()
+        embedder()
     return embed

@@ -16,13 +16,14 @@ MAX_EVENTS_PER_POLL = 10_000
 
 
 class GalleryClient:
-    def __init__(self, tracklets_endpoint: str, events_endpoint: str, resend_after_s: float = 5.0,
-                 send_hwm: int = 1000, send_timeout_ms: int = 100, context: zmq.Context | None = None):
+    SEND_TIMEOUT_MS = 100  # a send that cannot go out within this is retried later (the gallery is away)
+
+    def __init__(self, tracklets_endpoint: str, events_endpoint: str, *, resend_after_s: float, send_hwm: int):
         self.resend_after_s = resend_after_s
-        ctx = context or zmq.Context.instance()
+        ctx = zmq.Context.instance()
         self._push = ctx.socket(zmq.PUSH)
         self._push.setsockopt(zmq.SNDHWM, send_hwm)
-        self._push.setsockopt(zmq.SNDTIMEO, send_timeout_ms)
+        self._push.setsockopt(zmq.SNDTIMEO, self.SEND_TIMEOUT_MS)
         self._push.setsockopt(zmq.LINGER, 0)
         self._push.connect(tracklets_endpoint)
         self._sub = ctx.socket(zmq.SUB)
@@ -34,6 +35,11 @@ class GalleryClient:
         self._blocked_until = 0.0  # after a send timed out, queue without trying for a moment
         self.resent = 0
         self.rejected = 0  # event messages that were not valid identity events
+
+    @classmethod
+    def from_config(cls, zmq) -> "GalleryClient":
+        """From the zmq config section (tracklets, events, resend_after_s, send_hwm)."""
+        return cls(zmq.tracklets, zmq.events, resend_after_s=zmq.resend_after_s, send_hwm=zmq.send_hwm)
 
     @property
     def unconfirmed(self) -> int:

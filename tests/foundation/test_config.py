@@ -49,7 +49,7 @@ def test_misspelled_key_names_its_path_and_suggests(tmp_path, capsys):
     text = str(err.value)
     assert str(path) in text
     assert "gallery.tresholds" in text and "did you mean 'thresholds'" in text
-    assert main(["config", "check", str(path)]) == 1
+    assert main(["config", "check", str(path)]) == 2
     assert "gallery.tresholds" in capsys.readouterr().err
 
 

@@ -9,9 +9,9 @@ import cv2
 import pytest
 import yaml
 
-from starreid.storage.redis_server import free_port
+from support.net import free_port
 
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+from support.footage import VTEST
 
 
 def short_clip(path: Path, frames: int = 120) -> Path:

@@ -2,10 +2,39 @@
 import numpy as np
 import mindspore as ms
 
+from starreid.app.config.model import ModelConfig
+from starreid.app.config.train import LossConfig, OptimConfig, TrainModelConfig
+from starreid.reid.losses import StarLoss
+from starreid.reid.models import build_star
+
 ms.set_device("CPU")
 
 T, H, W = 4, 64, 32
 SMALL = {"lstm_hidden": 32, "gat_hidden": 8, "guide_hidden": 16}
+
+
+def arch(variant: str = "full", depth: int = 18, **overrides) -> TrainModelConfig:
+    """The training model section of a tiny STAR (validated by the schema, like a config file's)."""
+    return TrainModelConfig(depth=depth, variant=variant, seq_len=T, height=H, width=W, **{**SMALL, **overrides})
+
+
+def tiny_star(variant: str = "full", num_classes: int = 0, sad: bool = True, **overrides):
+    return build_star(arch(variant, **overrides), num_classes=num_classes, sad=sad)
+
+
+def deployed(weights: str, backend: str, variant: str = "full", **overrides) -> ModelConfig:
+    """The deployment model section that loads a tiny STAR's weights."""
+    values = {"weights": weights, "backend": backend, "depth": 18, "variant": variant, "seq_len": T, "height": H,
+              "width": W, **SMALL}
+    return ModelConfig(**{**values, **overrides})
+
+
+def star_loss(net, **weights) -> StarLoss:
+    return StarLoss.from_config(LossConfig(**weights), net)
+
+
+def optim(**values) -> OptimConfig:
+    return OptimConfig(**values)
 
 
 def make_batch(b: int = 4, t: int = T, h: int = H, w: int = W, seed: int = 0, score: float = 0.9):
@@ -20,5 +49,3 @@ def make_batch(b: int = 4, t: int = T, h: int = H, w: int = W, seed: int = 0, sc
 
 def tensors(*arrays):
     return [ms.Tensor(a) for a in arrays]
-
-

@@ -3,16 +3,15 @@ import numpy as np
 import pytest
 
 import mindspore as ms
-from model_tiny import SMALL, T
-from starreid.reid.models import build_star
+from model_tiny import tiny_star
 from starreid.reid.models.checkpoint import CheckpointError, load_weights, save_weights
 
 
 def test_skipped_prefixes_are_neither_checked_nor_loaded(tmp_path):
     ms.set_seed(7)
-    src = build_star(18, "baseline", num_classes=5, seq_len=T, **SMALL)
+    src = tiny_star("baseline", num_classes=5)
     path = save_weights(src, str(tmp_path / "baseline.ckpt"))
-    dst = build_star(18, "full", num_classes=7, seq_len=T, **SMALL)
+    dst = tiny_star("full", num_classes=7)
     before = dst.classifier.weight.asnumpy().copy()
     with pytest.raises(CheckpointError, match="shape mismatch: classifier.weight"):
         load_weights(dst, path, skip_prefixes=("fg.", "sg.", "kl_fc."))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from model_tiny import H, SMALL, T, W
+from model_tiny import H, SMALL, T, W, deployed
 from starreid.contracts import wire
 from starreid.app.cli import main
 
@@ -20,7 +20,7 @@ def test_export_verb_writes_both_formats(tiny_checkpoint, tmp_path, capsys):
     from starreid.reid.infer import Embedder
     from starreid.reid.models.checkpoint import CheckpointError
 
-    emb = Embedder(f"{out}.onnx", "onnx", depth=18, variant="full", seq_len=T, height=H, width=W)
+    emb = Embedder.from_config(deployed(f"{out}.onnx", "onnx"))
     assert emb.batch_size == 2
     rng = np.random.default_rng(0)
     clips = rng.integers(0, 256, (3, T, H, W, 3), dtype=np.uint8)
@@ -59,20 +59,18 @@ def test_the_training_config_gives_export_and_daemons_the_sizes(tiny_checkpoint,
     assert meta["lstm_hidden"] == "32" and meta["base_width"] == "64"
 
     m = ModelConfig(weights=tiny_checkpoint, backend="mindspore", batch_size=2, **arch, **SMALL)
-    embed = tracklet_embedder(m.weights, m.backend, m.device, m.depth, m.variant, m.seq_len, m.height, m.width,
-                              m.batch_size, m.sizes())
+    embed = tracklet_embedder(m)
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, (T + 2, H, W, 3), dtype=np.uint8)
     tracklet = wire.Tracklet(id="cam0:1:0", camera="cam0", modality="ir", track_id=1, start_ts=0.0, end_ts=1.0,
                              keypoints=rng.random((T + 2, 17, 3)).astype(np.float32),
                              valid=np.ones(T + 2, bool), crops=wire.encode_crops(images))
     vector = embed(tracklet).vector
-    onnx_embedder = Embedder(f"{out}.onnx", "onnx", **arch)
+    onnx_embedder = Embedder.from_config(ModelConfig(weights=f"{out}.onnx", **arch, **SMALL))
     reference = onnx_embedder.embed(wire.decode_crops(tracklet.crops)[None], tracklet.keypoints[None], ["ir"])[0]
     np.testing.assert_allclose(vector, reference, atol=1e-4)
 
     # the paper's sizes (the deployment default) do not fit this checkpoint, and say so
     paper = ModelConfig(weights=tiny_checkpoint, backend="mindspore", **arch)
     with pytest.raises(CheckpointError, match="does not match the architecture"):
-        tracklet_embedder(paper.weights, paper.backend, paper.device, paper.depth, paper.variant, paper.seq_len,
-                          paper.height, paper.width, paper.batch_size, paper.sizes())
+        tracklet_embedder(paper)

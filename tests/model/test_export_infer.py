@@ -5,19 +5,20 @@ import numpy as np
 import pytest
 
 import mindspore as ms
-from model_tiny import H, SMALL, T, W, make_batch, tensors
+from model_tiny import H, T, W, arch, deployed, make_batch, tensors, tiny_star
 from starreid.reid.export import build_inference_net, export_model
 from starreid.reid.infer import Embedder, frame_indices
 from starreid.reid.infer.sampler import normalize_clips
-from starreid.reid.models import build_star
 from starreid.reid.models.checkpoint import CheckpointError, save_weights
 
-ARCH = {"depth": 18, "variant": "full", "seq_len": T, "height": H, "width": W}
+
+def embedder(weights: str, backend: str, **overrides) -> Embedder:
+    return Embedder.from_config(deployed(weights, backend, **overrides))
 
 
 @pytest.fixture(scope="module")
 def exported(tiny_checkpoint, tmp_path_factory):
-    net = build_inference_net(18, "full", T, weights=tiny_checkpoint, **SMALL)
+    net = build_inference_net(arch("full"), weights=tiny_checkpoint)
     prefix = str(tmp_path_factory.mktemp("export") / "star")
     meta = {"depth": 18, "variant": "full"}
     return {fmt: export_model(net, prefix, fmt, 4, T, H, W, meta) for fmt in ("onnx", "mindir")}
@@ -31,8 +32,8 @@ def _tracklets(b=6, t=9, h=H, w=W, seed=0):
 
 
 def test_onnx_and_mindspore_embeddings_agree(tiny_checkpoint, exported):
-    onnx = Embedder(exported["onnx"], "onnx", batch_size=4, **ARCH)
-    mind = Embedder(tiny_checkpoint, "mindspore", batch_size=4, **ARCH, **SMALL)
+    onnx = embedder(exported["onnx"], "onnx", batch_size=4)
+    mind = embedder(tiny_checkpoint, "mindspore", batch_size=4)
     clips, kp, mod = _tracklets()  # 6 tracklets: one full batch of 4 and a padded one
     a, b = onnx.embed(clips, kp, mod), mind.embed(clips, kp, mod)
     assert a.shape == (6, 512) and a.dtype == np.float32
@@ -48,14 +49,14 @@ def test_onnx_and_mindspore_embeddings_agree(tiny_checkpoint, exported):
 
 
 def test_mindir_round_trip(tiny_checkpoint, exported):
-    net = build_inference_net(18, "full", T, weights=tiny_checkpoint, **SMALL)
+    net = build_inference_net(arch("full"), weights=tiny_checkpoint)
     graph = ms.nn.GraphCell(ms.load(exported["mindir"]))
     clips, kp, mod = tensors(*make_batch(4, seed=11))
     from_graph = graph(clips, kp, mod).asnumpy()
     assert from_graph.shape == (4, 512)
     assert np.abs(from_graph - net(clips, kp, mod).asnumpy()).max() < 1e-5
-    onnx = Embedder(exported["onnx"], "onnx", **ARCH)
-    mindir = Embedder(exported["mindir"], "mindspore", batch_size=4, **ARCH)
+    onnx = embedder(exported["onnx"], "onnx")
+    mindir = embedder(exported["mindir"], "mindspore", batch_size=4)
     tracks = _tracklets(4, 4, seed=3)
     assert np.abs(mindir.embed(*tracks) - onnx.embed(*tracks)).max() < 1e-4
 
@@ -65,7 +66,7 @@ def test_every_variant_exports_to_onnx(variant, tmp_path):
     import onnxruntime as ort
 
     ms.set_seed(5)
-    net = build_inference_net(18, variant, T, **SMALL)
+    net = build_inference_net(arch(variant))
     path = export_model(net, str(tmp_path / variant), "onnx", 2, T, H, W)
     clips, kp, mod = make_batch(2, seed=12)
     ref = net(*tensors(clips, kp, mod)).asnumpy()
@@ -86,7 +87,7 @@ def test_test_sampler_indices():
 def test_crops_of_another_size_are_resized(exported):
     import cv2
 
-    onnx = Embedder(exported["onnx"], "onnx", **ARCH)
+    onnx = embedder(exported["onnx"], "onnx")
     clips, kp, mod = _tracklets(2, T, 2 * H, 2 * W, seed=4)
     small = np.stack([[cv2.resize(f, (W, H), interpolation=cv2.INTER_LINEAR) for f in c] for c in clips])
     np.testing.assert_allclose(onnx.embed(clips, kp, mod), onnx.embed(small, kp, mod), atol=1e-6)
@@ -96,26 +97,24 @@ def test_crops_of_another_size_are_resized(exported):
 
 def test_clear_errors(tiny_checkpoint, exported, tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
-        Embedder(str(tmp_path / "absent.onnx"), "onnx", **ARCH)
+        embedder(str(tmp_path / "absent.onnx"), "onnx")
     with pytest.raises(ValueError, match="inputs"):  # the ONNX graph holds 4 frames, not 6
-        Embedder(exported["onnx"], "onnx", **{**ARCH, "seq_len": 6})
+        embedder(exported["onnx"], "onnx", seq_len=6)
     with pytest.raises(ValueError, match="variant=full"):
-        Embedder(exported["onnx"], "onnx", **{**ARCH, "variant": "sg"})
+        embedder(exported["onnx"], "onnx", variant="sg")
     with pytest.raises(RuntimeError, match="mindspore_lite"):
-        Embedder(exported["mindir"], "lite", **ARCH)
+        embedder(exported["mindir"], "lite")
     with pytest.raises(ValueError, match="backend"):
-        Embedder(exported["onnx"], "tensorrt", **ARCH)
-    wider = save_weights(build_star(18, "full", seq_len=T, **{**SMALL, "lstm_hidden": 16}),
-                         str(tmp_path / "wider.ckpt"))
+        embedder(exported["onnx"], "tensorrt")
+    wider = save_weights(tiny_star("full", lstm_hidden=16), str(tmp_path / "wider.ckpt"))
     with pytest.raises(CheckpointError, match="fg.lstm"):
-        Embedder(wider, "mindspore", **ARCH, **SMALL)
+        embedder(wider, "mindspore")
     with pytest.raises(CheckpointError, match=r"missing from checkpoint: kl_fc.bias, .*sg\.bn"):
-        Embedder(save_weights(build_star(18, "fg", seq_len=T, **SMALL), str(tmp_path / "fg.ckpt")),
-                 "mindspore", **ARCH, **SMALL)
+        embedder(save_weights(tiny_star("fg"), str(tmp_path / "fg.ckpt")), "mindspore")
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError):
-        Embedder(str(tmp_path / "junk.ckpt"), "mindspore", **ARCH, **SMALL)
-    onnx = Embedder(exported["onnx"], "onnx", **ARCH)
+        embedder(str(tmp_path / "junk.ckpt"), "mindspore")
+    onnx = embedder(exported["onnx"], "onnx")
     clips, kp, mod = _tracklets(2, T)
     with pytest.raises(ValueError, match="uint8"):
         onnx.embed(clips.astype(np.float32), kp, mod)
@@ -126,7 +125,7 @@ def test_clear_errors(tiny_checkpoint, exported, tmp_path):
 
 
 def test_a_list_of_tracklets_of_different_lengths_and_sizes(exported):
-    onnx = Embedder(exported["onnx"], "onnx", **ARCH)
+    onnx = embedder(exported["onnx"], "onnx")
     long_, _, _ = _tracklets(1, 24, seed=6)
     short, _, _ = _tracklets(1, 3, 2 * H, W, seed=7)
     rng = np.random.default_rng(8)
@@ -142,11 +141,27 @@ def test_the_onnx_embedder_does_not_import_mindspore(exported):
     import subprocess
     import sys
 
-    code = (f"import sys, numpy as np; from reid.infer import Embedder; "
-            f"e = Embedder({exported['onnx']!r}, 'onnx', depth=18, variant='full', seq_len={T}, height={H}, "
-            f"width={W}); v = e.embed(np.zeros((1, {T}, {H}, {W}, 3), np.uint8), "
+    code = (f"import sys, numpy as np; from starreid.reid.infer import Embedder; "
+            f"from starreid.app.config.model import ModelConfig; "
+            f"e = Embedder.from_config(ModelConfig(weights={exported['onnx']!r}, depth=18, seq_len={T}, height={H}, "
+            f"width={W})); v = e.embed(np.zeros((1, {T}, {H}, {W}, 3), np.uint8), "
             f"np.zeros((1, {T}, 17, 3), np.float32), ['ir']); "
             f"print(v.shape, 'mindspore' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-1] == "False" and "(1, 512)" in out.stdout
+
+
+@pytest.mark.parametrize("kind", ["onnx", "mindspore-ckpt", "mindspore-mindir"])
+def test_backend_contract(kind, tiny_checkpoint, exported):
+    """Every embedder backend: a fixed batch, and run() of 1..batch tracklets -> (n, D) float32."""
+    from starreid.reid.infer.backends import Backend
+
+    weights, backend = {"onnx": (exported["onnx"], "onnx"), "mindspore-ckpt": (tiny_checkpoint, "mindspore"),
+                        "mindspore-mindir": (exported["mindir"], "mindspore")}[kind]
+    run = embedder(weights, backend, batch_size=4).backend
+    assert isinstance(run, Backend) and run.batch == 4
+    clips, kp, mod = make_batch(4, seed=13)
+    for n in (1, 3, 4):
+        out = np.asarray(run.run(clips[:n], kp[:n], mod[:n]))
+        assert out.shape == (n, 512) and np.isfinite(out).all()

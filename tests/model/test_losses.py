@@ -65,7 +65,8 @@ def test_sad_loss_defense_term_and_weighted_total():
     assert np.isclose(moved - base, 2.0 * 0.25, atol=1e-5)
     args = [_t(logits), _t(feat), _t(logits), _t(logits[::-1].copy()), _t(logits), _t(feat), _t(feat + 0.5),
             _t(labels)]
-    parts = [x.asnumpy() for x in StarLoss()(*args)]
-    weighted = [x.asnumpy() for x in StarLoss(w_id=2.0, w_tri=0.5, w_kl=3.0, w_sad=0.0)(*args)]
+    terms = dict(margin=0.3, label_smoothing=0.0, use_kl=True, use_sad=True)
+    parts = [x.asnumpy() for x in StarLoss(w_id=1.0, w_tri=1.0, w_kl=1.0, w_sad=1.0, **terms)(*args)]
+    weighted = [x.asnumpy() for x in StarLoss(w_id=2.0, w_tri=0.5, w_kl=3.0, w_sad=0.0, **terms)(*args)]
     assert np.isclose(parts[0], sum(parts[1:]), rtol=1e-5)
     assert np.isclose(weighted[0], 2.0 * parts[1] + 0.5 * parts[2] + 3.0 * parts[3], rtol=1e-5)

@@ -3,15 +3,15 @@ import numpy as np
 import pytest
 
 import mindspore as ms
-from model_tiny import SMALL, T, make_batch, tensors
-from starreid.reid.losses import loss_for
-from starreid.reid.models import VARIANTS, build_star
+from model_tiny import SMALL, T, arch, make_batch, star_loss, tensors, tiny_star
+from starreid.app.config.model import ModelConfig
+from starreid.reid.models import STAR, VARIANTS, build_star
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_variants_give_training_outputs_and_unit_embeddings(variant):
     ms.set_seed(0)
-    net = build_star(18, variant, num_classes=3, seq_len=T, **SMALL)
+    net = tiny_star(variant, num_classes=3)
     assert (net.fg is not None, net.sg is not None) == VARIANTS[variant]
     clips, kp, mod = tensors(*make_batch(4))
     net.set_train(True)
@@ -28,29 +28,31 @@ def test_variants_give_training_outputs_and_unit_embeddings(variant):
 
 
 def test_default_sizes_are_the_papers():
-    net = build_star(50, "full", num_classes=10)
+    net = build_star(ModelConfig(), num_classes=10)  # the schema's defaults
     assert net.dim == 2048 and net.seq_len == 12
     assert net.fg.out_dim == 2048 and net.fg.proj is None and net.fg.temporal_attn.heads == 4
     assert net.sg.gat1.heads == 2 and net.sg.gat1.out_dim == 16 and net.sg.gat2.out_dim == 12
 
 
 def test_thin_backbone_scales_every_width():
-    net = build_star(18, "full", num_classes=3, seq_len=T, base_width=16, **SMALL)
+    net = tiny_star("full", num_classes=3, base_width=16)
     assert net.dim == 128 and net.backbone.stem_rgb.conv1.out_channels == 16
     assert net.backbone.layer3[0].conv1.out_channels == 64
     net.set_train(False)
     emb = net.embed(*tensors(*make_batch(2))).asnumpy()
     assert emb.shape == (2, 128) and np.all(np.isfinite(emb))
+    kwargs = dict(num_classes=0, seq_len=T, sad=False, **arch().sizes())
     with pytest.raises(ValueError, match="base_width"):
-        build_star(18, "baseline", seq_len=T, base_width=2, **SMALL)
+        STAR(**{**kwargs, "base_width": 2}, depth=18, variant="baseline")
 
 
 def test_bad_arguments_are_rejected():
+    kwargs = dict(num_classes=0, seq_len=T, sad=False, **arch().sizes())
     with pytest.raises(ValueError, match="variant"):
-        build_star(18, "everything", seq_len=T)
+        STAR(**kwargs, depth=18, variant="everything")
     with pytest.raises(ValueError, match="depth"):
-        build_star(101, "full", seq_len=T)
-    net = build_star(18, "baseline", seq_len=T, **SMALL)
+        STAR(**kwargs, depth=101, variant="full")
+    net = tiny_star("baseline")
     net.set_train(False)
     with pytest.raises(ValueError, match="seq_len"):
         net.embed(*tensors(*make_batch(2, t=T + 1)))
@@ -58,7 +60,7 @@ def test_bad_arguments_are_rejected():
 
 def test_low_score_joints_are_masked_not_trusted():
     ms.set_seed(1)
-    net = build_star(18, "full", seq_len=T, **SMALL)
+    net = tiny_star("full")
     net.set_train(False)
     clips, kp, mod = make_batch(2, seed=5)
     kp[:, :, [9, 10, 15], 2] = 0.1  # wrists and an ankle lost by the pose model
@@ -77,8 +79,8 @@ def test_low_score_joints_are_masked_not_trusted():
 
 def test_one_training_step_gives_every_trainable_parameter_a_gradient():
     ms.set_seed(2)
-    net = build_star(18, "full", num_classes=2, seq_len=T, **SMALL)
-    loss = loss_for(net)
+    net = tiny_star("full", num_classes=2)
+    loss = star_loss(net)
     clips, kp, mod = tensors(*make_batch(4, seed=6))
     labels = ms.Tensor(np.array([0, 0, 1, 1], np.int32))
     params = net.trainable_params()

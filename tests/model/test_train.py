@@ -3,9 +3,7 @@ import numpy as np
 import pytest
 
 import mindspore as ms
-from model_tiny import SMALL, T, make_batch, tensors
-from starreid.reid.losses import loss_for
-from starreid.reid.models import build_star
+from model_tiny import make_batch, optim, star_loss, tensors, tiny_star
 from starreid.reid.models.train_step import TrainStep, make_optimizer
 
 
@@ -13,11 +11,11 @@ from starreid.reid.models.train_step import TrainStep, make_optimizer
 @pytest.mark.timeout(600)
 def test_thirty_graph_mode_steps_lower_the_loss():
     ms.set_seed(4)
-    net = build_star(18, "full", num_classes=2, seq_len=T, **SMALL)
+    net = tiny_star("full", num_classes=2)
     clips, kp, mod = make_batch(4, seed=7)
     labels = np.array([0, 1, 0, 1], np.int32)
     clips[labels == 1] += 0.5  # the two identities differ in appearance
-    step = TrainStep(net, loss_for(net), make_optimizer(net, lr=0.01), jit=True)
+    step = TrainStep(net, star_loss(net), make_optimizer(net, 0.01, optim()), jit=True)
     batch = tensors(clips, kp, mod, labels)
     losses = []
     for _ in range(30):
@@ -29,8 +27,8 @@ def test_thirty_graph_mode_steps_lower_the_loss():
 
 
 def test_optimizer_gives_the_backbone_a_tenth_of_the_rate():
-    net = build_star(18, "baseline", num_classes=2, seq_len=T, **SMALL)
-    opt = make_optimizer(net, lr=0.1)
+    net = tiny_star("baseline", num_classes=2)
+    opt = make_optimizer(net, 0.1, optim(backbone_lr_scale=0.1))
     rates = {p.name: float(lr.asnumpy()) for p, lr in zip(opt.parameters, opt.get_lr_parameter(list(opt.parameters)))}
     assert all(np.isclose(r, 0.01) for n, r in rates.items() if n.startswith("backbone."))
     assert np.isclose(rates["classifier.weight"], 0.1)
@@ -42,8 +40,8 @@ def test_optimizer_gives_the_backbone_a_tenth_of_the_rate():
 @pytest.mark.parametrize("variant", ["baseline", "fg", "sg"])
 def test_every_variant_trains_in_graph_mode(variant):
     ms.set_seed(6)
-    net = build_star(18, variant, num_classes=2, seq_len=T, **SMALL)
-    step = TrainStep(net, loss_for(net), make_optimizer(net, lr=0.01), jit=True)
+    net = tiny_star(variant, num_classes=2)
+    step = TrainStep(net, star_loss(net), make_optimizer(net, 0.01, optim()), jit=True)
     clips, kp, mod = make_batch(4, seed=8)
     batch = tensors(clips, kp, mod, np.array([0, 1, 0, 1], np.int32))
     before = [p.asnumpy().copy() for p in net.trainable_params()]

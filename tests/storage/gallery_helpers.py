@@ -9,11 +9,12 @@ import redis
 
 from starreid.contracts import wire
 from starreid.storage.connect import connect
+from support.net import free_tcp  # noqa: F401  (for the gallery tests)
+from support.waiting import wait_for  # noqa: F401
 from starreid.storage.keys import Keys
-from starreid.storage.resolver import Resolver
 from starreid.storage.service import GalleryService
+from support.deployment import THRESHOLDS, start, write_deployment
 
-THRESHOLDS = {"rgb_rgb": 0.65, "ir_ir": 0.65, "rgb_ir": 0.58}
 MODEL = "synthetic:test"
 
 
@@ -33,32 +34,31 @@ def unit(rng: np.random.Generator, dim: int = 64) -> np.ndarray:
 
 
 class RunningGallery:
-    """A GalleryService on free 127.0.0.1 ports, run in a thread until stop()."""
+    """A GalleryService built from a gallery config section (the test thresholds, then `gallery` overrides)
+    on free 127.0.0.1 ports, run in a thread until stop()."""
 
-    def __init__(self, url: str, prefix: str = "test", thresholds=None, **kwargs):
+    def __init__(self, url: str, prefix: str = "test", embed=None, **gallery):
         self.keys = Keys(prefix)
-        resolver_args = {k: kwargs.pop(k) for k in ("min_transit_s", "exact_below", "exemplars") if k in kwargs}
-        self.service = GalleryService(
-            connect=lambda: connect(url, socket_timeout_s=2.0), keys=self.keys,
-            make_resolver=lambda: Resolver(thresholds or THRESHOLDS, **resolver_args),
-            tracklets_endpoint="tcp://127.0.0.1:*", events_endpoint="tcp://127.0.0.1:*", **kwargs)
+        self.service = self.build(url, prefix, embed, **gallery)
         self.thread = threading.Thread(target=self.service.run, daemon=True)
         self.thread.start()
+
+    @staticmethod
+    def build(url: str, prefix: str = "test", embed=None, **gallery) -> GalleryService:
+        from starreid.app.config.gallery import GalleryConfig
+        from starreid.app.config.model import ModelConfig
+        from starreid.app.config.zmq import ZmqConfig
+
+        section = GalleryConfig.model_validate({"thresholds": THRESHOLDS, **gallery})
+        endpoints = ZmqConfig(tracklets="tcp://127.0.0.1:*", events="tcp://127.0.0.1:*")
+        return GalleryService.from_config(section, endpoints, ModelConfig(),
+                                          connect=lambda: connect(url, socket_timeout_s=2.0), keys=Keys(prefix),
+                                          embed=embed)
 
     def stop(self, timeout_s: float = 30.0) -> None:
         self.service.request_stop()
         self.thread.join(timeout_s)
         assert not self.thread.is_alive(), "gallery did not stop"
-
-
-def wait_for(predicate, timeout_s: float = 30.0, step_s: float = 0.05):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step_s)
-    raise AssertionError(f"condition not met within {timeout_s} s")
 
 
 def processed_tracklets(client: redis.Redis, keys: Keys) -> list[str]:
@@ -72,36 +72,13 @@ def metric(name: str, **labels) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def free_tcp() -> str:
-    from starreid.storage.redis_server import free_port
-
-    return f"tcp://127.0.0.1:{free_port()}"
-
-
 def write_config(path, redis_url: str | None, tracklets: str, events: str, gallery: dict | None = None,
                  redis_extra: dict | None = None, extra: dict | None = None) -> str:
     """A deployment config for a gallery subprocess (metrics on a free port, Redis by URL or embedded)."""
-    import yaml
-
-    cfg = {
-        "kind": "deployment",
-        "cameras": [{"id": "cam0", "source": "/dev/null", "modality": "rgb"}],
-        "gallery": {"thresholds": THRESHOLDS, **(gallery or {})},
-        "redis": {"url": redis_url, "key_prefix": "test", **(redis_extra or {})},
-        "zmq": {"tracklets": tracklets, "events": events},
-        "metrics": {"host": "127.0.0.1", "gallery_port": 0},
-        "logging": {"level": "INFO"},
-        **(extra or {}),
-    }
-    path.write_text(yaml.safe_dump(cfg))
-    return str(path)
+    return write_deployment(path, gallery=gallery or {}, redis={"url": redis_url, "key_prefix": "test",
+                                                                **(redis_extra or {})},
+                            zmq={"tracklets": tracklets, "events": events}, **(extra or {}))
 
 
 def start_gallery_process(config: str, log_path):
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "starreid", "gallery", "--config", config],
-                            stdout=open(log_path, "ab"), stderr=subprocess.STDOUT, env=env)
+    return start("gallery", config, log=log_path)

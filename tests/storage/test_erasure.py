@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from gallery_helpers import RunningGallery, tracklet, unit, wait_for, write_config
 
-from starreid.contracts.client import GalleryClient
+from support.redis_admin import admin
+from support.sections import gallery_client
 from starreid.storage.connect import connect
 from starreid.storage.query import forget, list_identities
 
@@ -52,8 +53,8 @@ def _populate(client, rng, people: int = 3, each: int = 3):
 
 def test_forget_leaves_no_trace_and_drops_from_the_index(redis_server):
     gallery = RunningGallery(redis_server.url)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
-    r = connect(redis_server.url)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    r = admin(redis_server.url)
     try:
         centres, events = _populate(client, np.random.default_rng(0))
         victim = events["p0-0"].identity_id
@@ -80,8 +81,8 @@ def test_forget_leaves_no_trace_and_drops_from_the_index(redis_server):
 
 def test_retention_expires_idle_identities(redis_server):
     gallery = RunningGallery(redis_server.url, retention_s=1.5, retention_sweep_s=0.2)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
-    r = connect(redis_server.url)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    r = admin(redis_server.url)
     try:
         _, events = _populate(client, np.random.default_rng(1), people=2, each=2)
         old = {e.identity_id for e in events.values()}
@@ -105,7 +106,7 @@ def test_retention_expires_idle_identities(redis_server):
 def test_forget_and_query_commands(redis_server, tmp_path):
     """The CLI verbs against a Redis with no gallery running (forget erases directly)."""
     gallery = RunningGallery(redis_server.url)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
     try:
         _, events = _populate(client, np.random.default_rng(2), people=2, each=2)
     finally:
@@ -125,6 +126,6 @@ def test_forget_and_query_commands(redis_server, tmp_path):
     out = subprocess.run(cli + ["forget", victim, "--config", cfg], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["by"] == "forget"
-    assert victim.encode() not in _dump_redis(connect(redis_server.url))
+    assert victim.encode() not in _dump_redis(admin(redis_server.url))
     again = subprocess.run(cli + ["forget", victim, "--config", cfg], capture_output=True, text=True)
     assert again.returncode == 3

@@ -8,7 +8,8 @@ import pytest
 from gallery_helpers import (RunningGallery, free_tcp, processed_tracklets, start_gallery_process, tracklet,
                              unit, wait_for, write_config)
 
-from starreid.contracts.client import GalleryClient
+from support.redis_admin import admin
+from support.sections import gallery_client
 from starreid.storage.connect import connect
 from starreid.storage.keys import Keys
 
@@ -39,8 +40,8 @@ def test_killed_gallery_loses_nothing_and_repeats_nothing(redis_server, tmp_path
     import yaml
     zmq_cfg = yaml.safe_load(open(cfg))["zmq"]
     proc = start_gallery_process(cfg, tmp_path / "gallery.log")
-    client = GalleryClient(zmq_cfg["tracklets"], zmq_cfg["events"], resend_after_s=3.0)
-    r, keys, n = connect(redis_server.url), Keys("test"), 3000
+    client = gallery_client(zmq_cfg["tracklets"], zmq_cfg["events"], resend_after_s=3.0)
+    r, keys, n = admin(redis_server.url), Keys("test"), 3000
     rng = np.random.default_rng(0)
     try:
         wait_for(lambda: r.exists(keys.alive), timeout_s=60)
@@ -75,15 +76,15 @@ def test_camera_worker_sender_survives_a_killed_gallery(redis_server, tmp_path):
     """The worker's own sender (bounded, resending until confirmed) across a gallery SIGKILL and restart."""
     import threading
 
-    from starreid.tracker.sender import TrackletSender
+    from support.sections import sender as sender_of
 
     cfg = write_config(tmp_path / "gallery.yaml", redis_server.url, free_tcp(), free_tcp())
     import yaml
     zmq_cfg = yaml.safe_load(open(cfg))["zmq"]
     proc = start_gallery_process(cfg, tmp_path / "gallery.log")
-    r, keys, n = connect(redis_server.url), Keys("test"), 2000
+    r, keys, n = admin(redis_server.url), Keys("test"), 2000
     rng = np.random.default_rng(5)
-    sender = TrackletSender(zmq_cfg["tracklets"], zmq_cfg["events"], max_unconfirmed=300, resend_after_s=2.0)
+    sender = sender_of(zmq_cfg["tracklets"], zmq_cfg["events"], max_unconfirmed=300, resend_after_s=2.0)
     producer = threading.Thread(target=lambda: [sender.put(tracklet(f"w{i}", unit(rng), camera="cam1", t=float(i)))
                                                 for i in range(n)], daemon=True)
     try:
@@ -111,19 +112,19 @@ def test_camera_worker_sender_survives_a_killed_gallery(redis_server, tmp_path):
 @pytest.mark.timeout(180)
 def test_redis_restart_mid_stream_loses_nothing(redis_server):
     gallery = RunningGallery(redis_server.url)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint, resend_after_s=3.0)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint, resend_after_s=3.0)
     keys, n = gallery.keys, 2000
     rng = np.random.default_rng(1)
     try:
         _stream(client, n // 2, rng)
-        wait_for(lambda: connect(redis_server.url).xlen(keys.events) >= n // 8, timeout_s=60)
+        wait_for(lambda: admin(redis_server.url).xlen(keys.events) >= n // 8, timeout_s=60)
         redis_server.kill()  # a crash, not a clean shutdown
         _stream(client, 3 * n // 4, rng, sent_from=n // 2)
         time.sleep(1.0)
         redis_server.start()
         _stream(client, n, rng, sent_from=3 * n // 4)
         _finish(client, n)
-        r = connect(redis_server.url)
+        r = admin(redis_server.url)
         tids = processed_tracklets(r, keys)
         assert len(tids) == len(set(tids)) == n
         # resends that arrived late are log entries too: they are acknowledged as duplicates shortly
@@ -140,7 +141,7 @@ def test_entries_delivered_before_a_crash_are_replayed_once(redis_server):
     from starreid.storage import log as durable
     from starreid.storage.keys import CONSUMER, GROUP
 
-    r, keys = connect(redis_server.url), Keys("test")
+    r, keys = admin(redis_server.url), Keys("test")
     durable.ensure_group(r, keys)
     rng = np.random.default_rng(2)
     durable.append(r, keys, [(f"p{i}", wire.encode(tracklet(f"p{i}", unit(rng)))) for i in range(300)])

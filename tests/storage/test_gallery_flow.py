@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import zmq
 
+from support.redis_admin import admin
 from starreid.contracts import wire
-from starreid.contracts.client import GalleryClient
+from support.sections import gallery_client
 from starreid.storage.connect import connect
 from gallery_helpers import RunningGallery, metric, processed_tracklets, tracklet, unit, wait_for
 
@@ -15,8 +16,8 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_tracklets_become_identities_and_events(redis_server):
     gallery = RunningGallery(redis_server.url)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
-    r = connect(redis_server.url)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    r = admin(redis_server.url)
     try:
         rng = np.random.default_rng(0)
         a, b = unit(rng), unit(rng)
@@ -51,7 +52,7 @@ def test_resent_tracklet_is_processed_once_and_answered_again(redis_server):
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(gallery.service.events_endpoint)
-    r = connect(redis_server.url)
+    r = admin(redis_server.url)
     try:
         data = wire.encode(tracklet("dup-1", unit(np.random.default_rng(1))))
         before = metric("starreid_gallery_tracklets_processed_total", outcome="duplicate")
@@ -72,7 +73,7 @@ def test_resent_tracklet_is_processed_once_and_answered_again(redis_server):
 
 def test_transit_rule_splits_impossible_sightings(redis_server):
     gallery = RunningGallery(redis_server.url, min_transit_s=30.0)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
     try:
         v = unit(np.random.default_rng(2))
         client.send(tracklet("a", v, camera="cam0", t=1000.0))

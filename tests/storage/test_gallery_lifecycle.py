@@ -11,8 +11,9 @@ import zmq
 from gallery_helpers import (THRESHOLDS, RunningGallery, free_tcp, metric, processed_tracklets,
                              start_gallery_process, tracklet, unit, wait_for, write_config)
 
+from support.redis_admin import admin
 from starreid.contracts import metrics, wire
-from starreid.contracts.client import GalleryClient
+from support.sections import gallery_client
 from starreid.storage.connect import connect
 from starreid.storage.keys import Keys
 from starreid.storage.resolver import Resolver
@@ -31,14 +32,14 @@ def test_restart_rebuilds_identities_from_redis(redis_server):
     rng = np.random.default_rng(0)
     people = [unit(rng) for _ in range(20)]
     first = RunningGallery(redis_server.url)
-    client = GalleryClient(first.service.tracklets_endpoint, first.service.events_endpoint)
+    client = gallery_client(first.service.tracklets_endpoint, first.service.events_endpoint)
     for i, v in enumerate(people):
         client.send(tracklet(f"a{i}", v))
     before = _events(client, 20)
     client.close()
     first.stop()
     second = RunningGallery(redis_server.url, exact_below=10)  # and now through the approximate index
-    client = GalleryClient(second.service.tracklets_endpoint, second.service.events_endpoint)
+    client = gallery_client(second.service.tracklets_endpoint, second.service.events_endpoint)
     try:
         for i, v in enumerate(people):
             client.send(tracklet(f"b{i}", v, camera="cam9", t=1000.0))
@@ -53,7 +54,7 @@ def test_restart_rebuilds_identities_from_redis(redis_server):
 
 def test_models_are_never_compared(redis_server):
     gallery = RunningGallery(redis_server.url)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
     try:
         v = unit(np.random.default_rng(1))
         client.send(tracklet("m1", v, model="star-r50-full:aaaa"))
@@ -75,7 +76,7 @@ def test_tracklets_without_embedding_use_the_embedder_or_are_rejected(redis_serv
         return wire.Embedding(unit(np.random.default_rng(len(calls))), "embedder:test")
 
     gallery = RunningGallery(redis_server.url, embed=embed)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
     try:
         client.send(tracklet("crops-only", None))
         assert _events(client, 1)["crops-only"].kind == "new" and calls == ["crops-only"]
@@ -89,7 +90,7 @@ def test_tracklets_without_embedding_use_the_embedder_or_are_rejected(redis_serv
         before = metric("starreid_gallery_tracklets_rejected_total", reason="no_embedding")
         push.send(wire.encode(tracklet("crops-only-2", None)))
         wait_for(lambda: metric("starreid_gallery_tracklets_rejected_total", reason="no_embedding") > before)
-        assert connect(redis_server.url).xlen(bare.keys.log) == 0
+        assert admin(redis_server.url).xlen(bare.keys.log) == 0
     finally:
         push.close(0)
         bare.stop()
@@ -99,7 +100,7 @@ def test_sigterm_drains_everything_received(redis_server, tmp_path):
     cfg = write_config(tmp_path / "g.yaml", redis_server.url, free_tcp(), free_tcp())
     import yaml
     z = yaml.safe_load(open(cfg))["zmq"]
-    r, keys = connect(redis_server.url), Keys("test")
+    r, keys = admin(redis_server.url), Keys("test")
     proc = start_gallery_process(cfg, tmp_path / "g.log")
     push = zmq.Context.instance().socket(zmq.PUSH)
     push.connect(z["tracklets"])
@@ -122,14 +123,14 @@ def test_sigterm_drains_everything_received(redis_server, tmp_path):
 
 
 def test_embedded_redis_default_starts_and_stops(tmp_path):
-    from starreid.storage.redis_server import free_port
+    from support.net import free_port
 
     port = free_port()
     cfg = write_config(tmp_path / "g.yaml", None, free_tcp(), free_tcp(),
                        redis_extra={"data_dir": str(tmp_path / "redis"), "port": port})
     proc = start_gallery_process(cfg, tmp_path / "g.log")
     try:
-        r = connect(f"redis://127.0.0.1:{port}/0")
+        r = admin(f"redis://127.0.0.1:{port}/0")
         wait_for(lambda: _answers(r), timeout_s=60)
         assert r.config_get("appendonly")["appendonly"] == "yes"
         assert r.config_get("bind")["bind"] == "127.0.0.1"
@@ -153,7 +154,7 @@ def _answers(r) -> bool:
 
 def test_metrics_are_scraped_over_http(redis_server):
     gallery = RunningGallery(redis_server.url)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
     server = metrics.serve("127.0.0.1", 0)
     try:
         v = unit(np.random.default_rng(5))
@@ -178,9 +179,8 @@ def test_metrics_are_scraped_over_http(redis_server):
 def test_an_ingest_failure_stops_the_gallery_with_an_error(redis_server):
     """Redis refusing writes (out of memory) is not a connection problem to retry forever in a thread nobody
     watches: the gallery stops with an error, so its supervisor restarts it and an operator sees it."""
-    r, keys = connect(redis_server.url), Keys("oom")
-    service = GalleryService(lambda: connect(redis_server.url), keys, lambda: Resolver(THRESHOLDS),
-                             "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", drain_timeout_s=2.0)
+    r, keys = admin(redis_server.url), Keys("oom")
+    service = RunningGallery.build(redis_server.url, keys.prefix, drain_timeout_s=2.0)
     failure = []
     thread = threading.Thread(target=lambda: _capture(service.run, failure), daemon=True)
     thread.start()

@@ -9,13 +9,14 @@ import pytest
 import zmq
 from gallery_helpers import (RunningGallery, free_tcp, metric, processed_tracklets, start_gallery_process,
                              tracklet, unit, wait_for, write_config)
-from hostile import expected_rejections, poison_messages
+from support.hostile import expected_rejections, poison_messages
 from prometheus_client.parser import text_string_to_metric_families
 
+from support.redis_admin import admin
 from starreid.contracts import wire
-from starreid.contracts.client import GalleryClient
+from support.sections import gallery_client
 from starreid.storage.connect import connect
-from starreid.storage.redis_server import free_port
+from support.net import free_port
 from starreid.storage.resolver import Resolver
 
 def rejected_total() -> float:
@@ -32,7 +33,7 @@ def test_poison_is_counted_and_the_gallery_keeps_serving(redis_server):
     gallery = RunningGallery(redis_server.url)
     bad = zmq.Context.instance().socket(zmq.PUSH)
     bad.connect(gallery.service.tracklets_endpoint)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
     before, errors_before = rejected_total(), metric("starreid_gallery_message_errors_total", stage="ingest")
     try:
         for data in poison:
@@ -43,7 +44,7 @@ def test_poison_is_counted_and_the_gallery_keeps_serving(redis_server):
         time.sleep(0.2)
         assert rejected_total() - before == expected
         assert metric("starreid_gallery_message_errors_total", stage="ingest") == errors_before
-        assert "after-the-poison" in processed_tracklets(connect(redis_server.url), gallery.keys)
+        assert "after-the-poison" in processed_tracklets(admin(redis_server.url), gallery.keys)
         assert gallery.thread.is_alive()
     finally:
         bad.close(0)
@@ -64,17 +65,19 @@ class FailsOn(Resolver):
 def test_an_unexpected_error_costs_only_its_own_message(redis_server):
     from gallery_helpers import THRESHOLDS
 
+    from starreid.app.config.gallery import GalleryConfig
+
     gallery = RunningGallery(redis_server.url)
-    gallery.service._make_resolver = lambda: FailsOn(THRESHOLDS)
+    gallery.service._make_resolver = lambda: FailsOn.from_config(GalleryConfig(thresholds=THRESHOLDS))
     gallery.service._broken = True  # reload with the faulty resolver before the first batch
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
     rng = np.random.default_rng(1)
     before = metric("starreid_gallery_message_errors_total", stage="resolve")
     try:
         for tid in ["a", "b", "poison", "c", "d"]:
             client.send(tracklet(tid, unit(rng)))
         wait_for(lambda: metric("starreid_gallery_message_errors_total", stage="resolve") > before, timeout_s=30)
-        r = connect(redis_server.url)
+        r = admin(redis_server.url)
         wait_for(lambda: len(processed_tracklets(r, gallery.keys)) == 4, timeout_s=30)
         assert sorted(processed_tracklets(r, gallery.keys)) == ["a", "b", "c", "d"]
         assert metric("starreid_gallery_message_errors_total", stage="resolve") == before + 1
@@ -111,7 +114,7 @@ def test_decompression_bomb_costs_no_memory(redis_server, tmp_path, tiny_onnx):
 
     z = yaml.safe_load(open(cfg))["zmq"]
     proc = start_gallery_process(cfg, tmp_path / "g.log")
-    client = GalleryClient(z["tracklets"], z["events"], resend_after_s=2.0)
+    client = gallery_client(z["tracklets"], z["events"], resend_after_s=2.0)
     h, w = tiny_onnx.height, tiny_onnx.width
     try:
         # A valid crop-only tracklet first: the model loads on it, so the baseline includes the model.
@@ -157,7 +160,7 @@ def test_memory_is_bounded_in_bytes_under_a_flood_of_large_messages(redis_server
 
     z = yaml.safe_load(open(cfg))["zmq"]
     proc = start_gallery_process(cfg, tmp_path / "g.log")
-    r = connect(redis_server.url)
+    r = admin(redis_server.url)
     try:
         wait_for(lambda: r.exists("test:gallery:alive"), timeout_s=60)
         baseline = _peak_rss_mb(proc.pid)

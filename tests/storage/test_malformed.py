@@ -5,8 +5,9 @@ import pytest
 import zmq
 from gallery_helpers import RunningGallery, metric, processed_tracklets, tracklet, unit, wait_for
 
+from support.redis_admin import admin
 from starreid.contracts import wire
-from starreid.contracts.client import GalleryClient
+from support.sections import gallery_client
 from starreid.storage.connect import connect
 
 
@@ -29,7 +30,7 @@ def _malformed(rng: np.random.Generator, i: int) -> bytes:
 
 def _run(redis_url, n_bad: int, n_oversize: int):
     gallery = RunningGallery(redis_url)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
     bad = zmq.Context.instance().socket(zmq.PUSH)
     bad.connect(gallery.service.tracklets_endpoint)
     rng = np.random.default_rng(0)
@@ -61,7 +62,7 @@ def test_ten_thousand_malformed_messages(redis_server):
     try:
         rejected = metric("starreid_gallery_tracklets_rejected_total", reason="malformed") - before["malformed"]
         assert rejected == 10_000 + 5
-        r = connect(redis_server.url)
+        r = admin(redis_server.url)
         tids = processed_tracklets(r, gallery.keys)
         assert sum(t.startswith("during") for t in tids) == 100 and sum(t.startswith("after") for t in tids) == 20
         assert r.xlen(gallery.keys.log) == 120  # nothing malformed entered the durable log

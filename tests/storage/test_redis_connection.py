@@ -8,14 +8,14 @@ from starreid.storage.connect import connect
 
 
 def test_acl_user_and_password(redis_server, tmp_path):
-    admin = connect(redis_server.url)
+    admin = connect(redis_server.url, socket_timeout_s=5.0)
     admin.acl_setuser("gallery", enabled=True, passwords=["+s3cret"], keys=["starreid:*"], commands=["+@all"])
-    ok = connect(redis_server.url, username="gallery", password="s3cret")
+    ok = connect(redis_server.url, socket_timeout_s=5.0, username="gallery", password="s3cret")
     ok.set("starreid:x", "1")
     with pytest.raises(redis.ResponseError):  # the ACL confines the user to its key prefix
         ok.set("other:x", "1")
     with pytest.raises((redis.AuthenticationError, redis.ResponseError)):
-        connect(redis_server.url, username="gallery", password="wrong").ping()
+        connect(redis_server.url, socket_timeout_s=5.0, username="gallery", password="wrong").ping()
     secret = tmp_path / "pw"
     secret.write_text("s3cret\n")
     cfg_file = tmp_path / "c.yaml"
@@ -26,13 +26,13 @@ def test_acl_user_and_password(redis_server, tmp_path):
 
 
 def test_tls_options_reach_the_connection():
-    client = connect("redis://10.0.0.1:6380/0", tls=True, tls_ca_file="/etc/ca.pem", tls_verify="required",
+    client = connect("redis://10.0.0.1:6380/0", socket_timeout_s=5.0, tls=True, tls_ca_file="/etc/ca.pem", tls_verify="required",
                      password="p")
     kw = client.connection_pool.connection_kwargs
     assert client.connection_pool.connection_class is redis.SSLConnection
     assert kw["ssl_ca_certs"] == "/etc/ca.pem" and kw["password"] == "p"
-    assert connect("rediss://h:1/0").connection_pool.connection_class is redis.SSLConnection
-    assert connect("redis://h:1/0").connection_pool.connection_class is redis.Connection
+    assert connect("rediss://h:1/0", socket_timeout_s=5.0).connection_pool.connection_class is redis.SSLConnection
+    assert connect("redis://h:1/0", socket_timeout_s=5.0).connection_pool.connection_class is redis.Connection
 
 
 def test_config_sections(tmp_path):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from gallery_helpers import RunningGallery, THRESHOLDS, tracklet, wait_for
 
-from starreid.contracts.client import GalleryClient
-from starreid.storage.synthetic import Population, purity_completeness
+from support.sections import gallery_client
+from support.embeddings import Population, purity_completeness
 
 K, PER_IDENTITY, SIGMA = 100, 8, 0.6
 CAMERAS = [("gate-rgb", "rgb"), ("hall-rgb", "rgb"), ("gate-ir", "ir"), ("yard-ir", "ir")]
@@ -22,7 +22,7 @@ def test_purity_and_completeness_at_stated_noise(redis_server):
     ir = np.array([CAMERAS[c][1] == "ir" for c in cams])
     vectors = pop.observe(pop.centres[truth], ir, SIGMA, rng, truth)
     gallery = RunningGallery(redis_server.url, thresholds=THRESHOLDS)
-    client = GalleryClient(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
+    client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
     try:
         for i, (ident, cam) in enumerate(zip(truth, cams)):
             client.send(tracklet(f"q{i}", vectors[i], camera=CAMERAS[cam][0], modality=CAMERAS[cam][1],

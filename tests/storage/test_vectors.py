@@ -2,8 +2,12 @@
 import numpy as np
 import pytest
 
-from starreid.storage.synthetic import Population
 from starreid.storage.vectors import ExemplarIndex
+from support.embeddings import Population
+
+
+def index_of(dim: int, exact_below: int = 4096, pca_dim: int | None = 128, nprobe: int = 16) -> ExemplarIndex:
+    return ExemplarIndex(dim, exact_below=exact_below, pca_dim=pca_dim, nlist=None, nprobe=nprobe)
 
 
 def _data(n, dim=128, seed=0):
@@ -17,7 +21,7 @@ def _data(n, dim=128, seed=0):
 
 def test_exact_search_matches_brute_force():
     gallery, queries, _ = _data(3000)
-    index = ExemplarIndex(128, exact_below=10_000)
+    index = index_of(128, exact_below=10_000)
     index.add(np.arange(3000) + 100, gallery)
     scores, ids = index.search(queries, 5)
     brute = queries @ gallery.T
@@ -28,7 +32,7 @@ def test_exact_search_matches_brute_force():
 
 def test_replace_and_remove():
     gallery, _, _ = _data(500)
-    index = ExemplarIndex(128, exact_below=10_000)
+    index = index_of(128, exact_below=10_000)
     index.add(np.arange(500), gallery)
     index.remove([0, 7, 499])
     assert len(index) == 497 and 7 not in index
@@ -37,13 +41,13 @@ def test_replace_and_remove():
     index.replace(3, gallery[7])
     _, ids = index.search(gallery[[7]], 1)
     assert ids[0, 0] == 3
-    scores, ids = ExemplarIndex(128).search(gallery[:2], 3)
+    scores, ids = index_of(128).search(gallery[:2], 3)
     assert (ids == -1).all() and np.isneginf(scores).all()
 
 
 def test_switches_to_approximate_and_keeps_exact_scores():
     gallery, queries, pick = _data(6000)
-    index = ExemplarIndex(128, exact_below=4000, pca_dim=32, nprobe=8)
+    index = index_of(128, exact_below=4000, pca_dim=32, nprobe=8)
     index.add(np.arange(3000), gallery[:3000])
     assert not index.approximate
     index.add(np.arange(3000, 6000), gallery[3000:])
@@ -61,9 +65,10 @@ def test_switches_to_approximate_and_keeps_exact_scores():
 
 
 def test_dimension_is_checked():
+    from starreid.app.config.gallery import GalleryConfig
     from starreid.storage.resolver import Resolver
 
-    r = Resolver({"rgb_rgb": 0.5, "ir_ir": 0.5, "rgb_ir": 0.5})
+    r = Resolver.from_config(GalleryConfig(thresholds={"rgb_rgb": 0.5, "ir_ir": 0.5, "rgb_ir": 0.5}))
     r.index_for("m", 64)
     with pytest.raises(ValueError, match="64-d"):
         r.index_for("m", 32)

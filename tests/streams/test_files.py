@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
+from support.sections import camera
 from starreid.streams import SourceError, open_source
 from starreid.streams.files import ImageFolderSource, VideoFileSource
 from stream_frames import pattern
@@ -20,7 +21,7 @@ def video(tmp_path):
 
 
 def test_video_file_yields_every_frame_in_rgb(video):
-    source = open_source(video, "cam1", "rgb")
+    source = open_source(camera(video, "cam1", "rgb"))
     assert isinstance(source, VideoFileSource)
     frames = list(source.frames())
     assert [f.index for f in frames] == list(range(30))
@@ -34,7 +35,7 @@ def test_video_file_yields_every_frame_in_rgb(video):
 
 
 def test_ir_frames_become_three_equal_channels(video):
-    frame = next(open_source(video, "ir1", "ir").frames())
+    frame = next(open_source(camera(video, "ir1", "ir")).frames())
     image = frame.image
     assert image.shape == (120, 160, 3)
     assert np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2])
@@ -46,7 +47,7 @@ def test_image_folder_skips_and_counts_corrupt_files(tmp_path, caplog):
         cv2.imwrite(str(tmp_path / f"{i:03d}.png"), pattern(i * 40))
     (tmp_path / "002.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not an image")
     (tmp_path / "notes.txt").write_text("ignored: not an image suffix")
-    source = open_source(str(tmp_path), "cam2", "rgb", fps=5.0)
+    source = open_source(camera(str(tmp_path), "cam2", "rgb", fps=5.0))
     assert isinstance(source, ImageFolderSource)
     frames = list(source.frames())
     assert len(frames) == 4
@@ -58,15 +59,15 @@ def test_image_folder_skips_and_counts_corrupt_files(tmp_path, caplog):
 def test_unreadable_file_is_a_clear_error_and_counted(tmp_path):
     bad = tmp_path / "broken.avi"
     bad.write_bytes(b"RIFF0000AVI garbage" * 10)
-    source = open_source(str(bad), "cam3", "rgb")
+    source = open_source(camera(str(bad), "cam3", "rgb"))
     with pytest.raises(SourceError, match="cam3"):
         list(source.frames())
     assert source.stats.open_errors == 1
 
 
 def test_unknown_modality_rejected(video):
-    with pytest.raises(ValueError, match="modality"):
-        open_source(video, "cam4", "thermal")
+    with pytest.raises(ValueError, match="modality"):  # by the schema, before any source opens
+        camera(video, "cam4", "thermal")
 
 
 def test_damaged_frame_in_a_video_is_counted_and_skipped(video, tmp_path, caplog):
@@ -76,7 +77,7 @@ def test_damaged_frame_in_a_video_is_counted_and_skipped(video, tmp_path, caplog
     data[starts[10]:starts[10] + 400] = bytes(400)  # wipe frame 10's headers
     damaged = tmp_path / "damaged.avi"
     damaged.write_bytes(bytes(data))
-    source = open_source(str(damaged), "cam5", "rgb")
+    source = open_source(camera(str(damaged), "cam5", "rgb"))
     frames = list(source.frames())
     assert len(frames) in (28, 29)  # FFmpeg may also lose the frame after the damage
     assert [f.index for f in frames] == list(range(len(frames)))

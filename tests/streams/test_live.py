@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from support.sections import camera
 from starreid.streams import open_source
 from starreid.streams.live import LiveSource
 from starreid.streams.mjpeg_server import MjpegServer
@@ -22,7 +23,7 @@ def next_frame(frames, deadline=5.0):
 
 @pytest.mark.timeout(30)
 def test_frames_arrive_in_rgb(mjpeg_server):
-    source = open_source(mjpeg_server.url, "live1", "rgb")
+    source = open_source(camera(mjpeg_server.url, "live1", "rgb"))
     assert isinstance(source, LiveSource)
     try:
         frame = next_frame(source.frames())
@@ -35,7 +36,7 @@ def test_frames_arrive_in_rgb(mjpeg_server):
 
 @pytest.mark.timeout(30)
 def test_resumes_within_two_seconds_after_server_restart(mjpeg_server):
-    source = open_source(mjpeg_server.url, "live2", "rgb", backoff_max=1.0)
+    source = open_source(camera(mjpeg_server.url, "live2", "rgb", backoff_max=1.0))
     frames = source.frames()
     try:
         next_frame(frames)
@@ -55,7 +56,7 @@ def test_resumes_within_two_seconds_after_server_restart(mjpeg_server):
 
 @pytest.mark.timeout(30)
 def test_slow_consumer_gets_fresh_frames_and_drops_are_counted(mjpeg_server):
-    source = open_source(mjpeg_server.url, "live3", "rgb")
+    source = open_source(camera(mjpeg_server.url, "live3", "rgb"))
     frames = source.frames()
     try:
         next_frame(frames)
@@ -78,7 +79,7 @@ def test_corrupt_parts_are_counted_and_skipped(caplog):
             yield b"\xff\xd8\xff garbage, not a jpeg" if i % 3 == 1 else good
 
     with MjpegServer(parts, fps=50) as server:
-        source = open_source(server.url, "live4", "rgb")
+        source = open_source(camera(server.url, "live4", "rgb"))
         frames = source.frames()
         try:
             for _ in range(5):
@@ -92,7 +93,7 @@ def test_corrupt_parts_are_counted_and_skipped(caplog):
 
 @pytest.mark.timeout(30)
 def test_unreachable_source_is_retried_not_fatal():
-    source = open_source("http://127.0.0.1:9/none.mjpg", "live5", "rgb", backoff_max=0.2)
+    source = open_source(camera("http://127.0.0.1:9/none.mjpg", "live5", "rgb", backoff_max=0.2))
     stop = threading.Event()
     got = []
     t = threading.Thread(target=lambda: got.extend(source.frames(stop)), daemon=True)
@@ -123,7 +124,7 @@ def test_non_mjpeg_http_goes_through_ffmpeg_and_reconnects_at_its_end(tmp_path):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    source = open_source(f"http://127.0.0.1:{server.server_port}/clip.avi", "live6", "rgb", backoff_max=0.2)
+    source = open_source(camera(f"http://127.0.0.1:{server.server_port}/clip.avi", "live6", "rgb", backoff_max=0.2))
     frames = source.frames()
     try:
         frame = next_frame(frames, 15)

@@ -6,9 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from starreid.tracker.detection import Detection, make_detector
+from starreid.app.config.tracker import TrackerConfig
+from starreid.tracker.detection import Detection, Detector, make_detector
 
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+from support.footage import VTEST
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,8 @@ def check_pose(keypoints, boxes):
 
 
 def test_hog_mediapipe_contract(frame):
-    det = make_detector("hog_mediapipe", detect_scale=1.3)
+    det = make_detector(TrackerConfig(detect_scale=1.3))
+    assert isinstance(det, Detector)
     try:
         assert det.joint_pose is False
         dets = det.detect(frame)
@@ -61,7 +63,7 @@ def test_hog_mediapipe_contract(frame):
 
 
 def test_hog_finds_nobody_in_an_empty_image():
-    det = make_detector("hog_mediapipe")
+    det = make_detector(TrackerConfig())
     assert det.detect(np.full((480, 640, 3), 128, np.uint8)) == []
 
 
@@ -69,7 +71,8 @@ def test_hog_finds_nobody_in_an_empty_image():
                     reason="set STARREID_YOLO_POSE_WEIGHTS to a YOLO-pose .pt file (optional ultralytics extra)")
 def test_ultralytics_contract(frame):
     pytest.importorskip("ultralytics")
-    det = make_detector("ultralytics", weights=os.environ["STARREID_YOLO_POSE_WEIGHTS"])
+    det = make_detector(TrackerConfig(backend="ultralytics", weights=os.environ["STARREID_YOLO_POSE_WEIGHTS"]))
+    assert isinstance(det, Detector)
     dets = det.detect(frame)
     check_detections(dets, frame)
     boxes = np.stack([d.box for d in dets])
@@ -79,11 +82,11 @@ def test_ultralytics_contract(frame):
 
 def test_ultralytics_without_weights_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="weight file"):
-        make_detector("ultralytics", weights=str(tmp_path / "none.pt"))
+        make_detector(TrackerConfig(backend="ultralytics", weights=str(tmp_path / "none.pt")))
 
 
 def test_unknown_backend_and_bad_keypoints_rejected():
     with pytest.raises(ValueError, match="hog_mediapipe"):
-        make_detector("nope")
+        make_detector(TrackerConfig.model_construct(backend="nope"))
     with pytest.raises(ValueError, match="17, 3"):
         Detection(np.zeros(4), 0.5, np.zeros((33, 3)))

@@ -4,12 +4,13 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from starreid.app.config.tracker import TrackerConfig
 from starreid.streams.frame import Frame
 from starreid.tracker.bytetrack import ByteTracker
 from starreid.tracker.detection import Detection
 from starreid.tracker.pipeline import CameraPipeline
-from starreid.tracker.replay import ReplayDetector, stick_figure
-from starreid.tracker.synthetic import detections, walkers
+from support.replay import ReplayDetector, stick_figure
+from support.walkers import detections, walkers
 from starreid.tracker.tracklets import TrackletBuilder
 
 
@@ -26,14 +27,16 @@ def scene(n_frames, seed=0):
 @pytest.mark.timeout(120)
 def test_long_stream_memory_is_bounded():
     frames = scene(4000)
-    pipeline = CameraPipeline(ReplayDetector(frames), ByteTracker(), TrackletBuilder("s", "rgb", length=24),
-                              height=32, width=16, detect_every=2)
+    settings = TrackerConfig(detect_every=2)
+    pipeline = CameraPipeline(ReplayDetector(frames), ByteTracker.from_config(settings),
+                              TrackletBuilder.from_config(settings, "s", "rgb"), height=32, width=16, detect_every=2,
+                              crop_pad=settings.crop_pad)
     image = np.zeros((576, 768, 3), np.uint8)
     emitted, peaks = 0, []
     tracemalloc.start()
     try:
         for i in range(len(frames)):
-            out = pipeline.process(Frame("s", "rgb", i, i / 10, image))
+            out = pipeline.process(Frame("s", "rgb", i, i / 10, image, "s1"))
             emitted += len(out)
             for t in out:
                 assert t.keypoints.shape == (24, 17, 3) and len(t.crops) == 24

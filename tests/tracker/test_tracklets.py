@@ -2,11 +2,24 @@
 import numpy as np
 import pytest
 
+from starreid.app.config.tracker import TrackerConfig
 from starreid.contracts import wire
+from starreid.streams.frame import Frame
 from starreid.tracker.crops import crop_person, crop_rect, keypoints_to_crop, keypoints_to_frame
 from starreid.tracker.tracklets import TrackletBuilder
 
 H, W = 64, 32
+SESSION = "s1"
+
+
+def builder_of(camera: str, modality: str, length: int = 24, stride: int = 24, min_frames: int = 8,
+               **settings) -> TrackletBuilder:
+    section = TrackerConfig(tracklet_len=length, tracklet_stride=stride, min_frames=min_frames, **settings)
+    return TrackletBuilder.from_config(section, camera, modality)
+
+
+def frame(i: int, t: float) -> Frame:
+    return Frame("c", "rgb", i, t, np.zeros((4, 4, 3), np.uint8), SESSION)
 
 
 def feed(builder, track_id, frames, start=0):
@@ -15,16 +28,16 @@ def feed(builder, track_id, frames, start=0):
         crop = np.full((H, W, 3), i % 250, np.uint8)
         kps = np.zeros((17, 3), np.float32)
         kps[:, :2], kps[:, 2] = 0.5, 0.9
-        t = builder.add(track_id, i, 100.0 + i / 10, crop, kps)
+        t = builder.add(track_id, frame(i, 100.0 + i / 10), crop, kps)
         if t is not None:
             out.append(t)
     return out
 
 
 def test_windows_of_24_with_ids_and_times():
-    builder = TrackletBuilder("camA", "ir", length=24, stride=24)
+    builder = builder_of("camA", "ir", length=24, stride=24)
     out = feed(builder, 7, 50)
-    assert [t.id for t in out] == ["camA:7:0", "camA:7:24"]
+    assert [t.id for t in out] == ["camA:s1:7:0", "camA:s1:7:24"]
     t = out[0]
     assert t.length == 24 and len(t.crops) == 24 and t.keypoints.shape == (24, 17, 3)
     assert t.valid.all() and t.modality == "ir" and t.track_id == 7
@@ -33,23 +46,23 @@ def test_windows_of_24_with_ids_and_times():
 
 
 def test_overlapping_and_skipping_strides():
-    assert [t.id for t in feed(TrackletBuilder("c", "rgb", length=24, stride=12), 1, 60)] == \
-        ["c:1:0", "c:1:12", "c:1:24", "c:1:36"]
-    skipping = TrackletBuilder("c", "rgb", length=24, stride=40)
-    assert [t.id for t in feed(skipping, 2, 100)] == ["c:2:0", "c:2:40"]
+    assert [t.id for t in feed(builder_of("c", "rgb", length=24, stride=12), 1, 60)] == \
+        ["c:s1:1:0", "c:s1:1:12", "c:s1:1:24", "c:s1:1:36"]
+    skipping = builder_of("c", "rgb", length=24, stride=40)
+    assert [t.id for t in feed(skipping, 2, 100)] == ["c:s1:2:0", "c:s1:2:40"]
 
 
 def test_skipped_frames_are_not_wanted():
-    builder = TrackletBuilder("c", "rgb", length=4, stride=10, min_frames=2)
+    builder = builder_of("c", "rgb", length=4, stride=10, min_frames=2)
     wanted = []
     for i in range(20):
         wanted.append(builder.wants(3))
-        builder.add(3, i, float(i), np.zeros((H, W, 3), np.uint8), np.zeros((17, 3), np.float32))
+        builder.add(3, frame(i, float(i)), np.zeros((H, W, 3), np.uint8), np.zeros((17, 3), np.float32))
     assert wanted == [True] * 4 + [False] * 6 + [True] * 4 + [False] * 6
 
 
 def test_track_end_pads_with_invalid_frames_or_drops_short_ones():
-    builder = TrackletBuilder("c", "rgb", length=24, min_frames=8)
+    builder = builder_of("c", "rgb", length=24, min_frames=8)
     feed(builder, 1, 10)
     feed(builder, 2, 5)
     t = builder.end(1)
@@ -60,7 +73,7 @@ def test_track_end_pads_with_invalid_frames_or_drops_short_ones():
 
 
 def test_tracklet_survives_the_wire():
-    (t,) = feed(TrackletBuilder("cam-1", "rgb", length=24), 5, 24)
+    (t,) = feed(builder_of("cam-1", "rgb", length=24), 5, 24)
     back = wire.decode(wire.encode(t))
     assert back.id == t.id and np.array_equal(back.keypoints, t.keypoints)
     crops = wire.decode_crops(back.crops)
@@ -86,7 +99,8 @@ def test_crop_geometry_and_keypoints():
 
 
 def test_pose_every_second_frame_is_interpolated_between():
-    builder = TrackletBuilder("c", "rgb", length=6, pose_every=2, min_joints=1, min_frames=4)
+    builder = builder_of("c", "rgb", length=6, stride=6, pose_every=2, min_frames=4)
+    builder.min_joints = 1
     asked, out = [], None
     for i in range(6):
         asked.append(builder.wants_pose(1))
@@ -95,7 +109,7 @@ def test_pose_every_second_frame_is_interpolated_between():
             kps = np.zeros((17, 3), np.float32)
             kps[0] = (0.1 * i, 0.5, 0.8 if i < 4 else 0.6)
             kps[3] = (0.2, 0.2, 0.9 if i != 2 else 0.0)  # missing at frame 2
-        out = builder.add(1, i, float(i), np.zeros((H, W, 3), np.uint8), kps)
+        out = builder.add(1, frame(i, float(i)), np.zeros((H, W, 3), np.uint8), kps)
     assert asked == [True, False, True, False, True, True]  # the last frame is always estimated
     k = out.keypoints
     assert k[1, 0] == pytest.approx([0.1, 0.5, 0.8])  # halfway between frames 0 and 2

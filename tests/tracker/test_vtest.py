@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+from support.footage import VTEST
 pytestmark = pytest.mark.skipif(not VTEST.exists(), reason="vtest.avi missing: apt-get install opencv-doc")
 
 
@@ -30,12 +30,14 @@ def test_annotate_writes_boxes_ids_and_skeletons(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_whole_video_tracks_and_tracklets():
+    from support.sections import camera
+    from starreid.app.config.tracker import TrackerConfig
     from starreid.streams import open_source
-    from starreid.tracker.factory import build_pipeline
+    from starreid.tracker.pipeline import CameraPipeline
 
-    pipeline = build_pipeline("vtest", "rgb", detect_scale=1.3)
+    pipeline = CameraPipeline.from_config(TrackerConfig(detect_scale=1.3), "vtest", "rgb", 288, 144)
     tracklets, ids, concurrent = [], set(), []
-    for frame in open_source(str(VTEST), "vtest", "rgb").frames():
+    for frame in open_source(camera(str(VTEST), "vtest", "rgb")).frames():
         tracklets += pipeline.process(frame)
         ids.update(v.track_id for v in pipeline.views)
         concurrent.append(len(pipeline.views))

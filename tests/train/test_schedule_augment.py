@@ -3,15 +3,16 @@ import numpy as np
 import pytest
 
 from starreid.reid.train.augment import FLIP_ORDER, augment_clip, channel_erase, channel_exchange, flip, pad_crop, style
+from starreid.app.config.train import AugmentConfig, OptimConfig
 from starreid.reid.train.schedule import lr_per_step
 
 
 def test_warmup_then_step_decay():
-    lr = lr_per_step(0.1, epochs=6, steps_per_epoch=2, warmup_epochs=2, milestones=(3, 5), gamma=0.1)
+    lr = lr_per_step(OptimConfig(lr=0.1, epochs=6, warmup_epochs=2, milestones=[3, 5], gamma=0.1), 2)
     assert len(lr) == 12
     np.testing.assert_allclose(lr, [0.025, 0.05, 0.075, 0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001],
                                rtol=1e-6)
-    assert lr_per_step(0.1, 2, 3, warmup_epochs=0, milestones=())[0] == pytest.approx(0.1)
+    assert lr_per_step(OptimConfig(lr=0.1, epochs=2, warmup_epochs=0, milestones=[]), 3)[0] == pytest.approx(0.1)
 
 
 def marked_clip(h=32, w=16, joint=9, x=3, y=20):
@@ -76,17 +77,16 @@ def test_channel_exchange_removes_colour_from_rgb_clips_only():
         assert out.shape == frames.shape and out.dtype == np.uint8
         assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
     kp = np.zeros((3, 17, 3), np.float32)
-    clips = [augment_clip(frames, kp, "rgb", np.random.default_rng(s), 8, 4, pad=0, flip_p=0, erase_p=0,
-                          style_p=0, exchange_p=1.0)[0] for s in range(4)]
+    only_exchange = AugmentConfig(pad=0, flip_p=0, erase_p=0, style_p=0, exchange_p=1.0)
+    clips = [augment_clip(frames, kp, "rgb", np.random.default_rng(s), 8, 4, only_exchange)[0] for s in range(4)]
     assert all(np.allclose(c[:, 0] * 0.229 + 0.485, c[:, 1] * 0.224 + 0.456, atol=1e-5) for c in clips)
-    ir = augment_clip(frames, kp, "ir", np.random.default_rng(0), 8, 4, pad=0, flip_p=0, erase_p=0, style_p=0,
-                      exchange_p=1.0)[0]
+    ir = augment_clip(frames, kp, "ir", np.random.default_rng(0), 8, 4, only_exchange)[0]
     assert not np.allclose(ir[:, 0] * 0.229 + 0.485, ir[:, 1] * 0.224 + 0.456)  # infrared is left alone
 
 
 def test_augment_clip_output_contract():
     frames, keypoints = marked_clip(h=40, w=20)
-    clip, kp = augment_clip(frames, keypoints, "rgb", np.random.default_rng(2), height=32, width=16, pad=2)
+    clip, kp = augment_clip(frames, keypoints, "rgb", np.random.default_rng(2), 32, 16, AugmentConfig(pad=2))
     assert clip.shape == (2, 3, 32, 16) and clip.dtype == np.float32
     assert kp.shape == (2, 17, 3) and kp.dtype == np.float32
     assert (kp[..., :2] >= 0).all() and (kp[..., :2] <= 1).all()

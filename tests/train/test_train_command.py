@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from starreid.app.cli import main
-from starreid.storage.redis_server import free_port
+from support.net import free_port
 from train_helpers import tiny_config, write_config
 
 
@@ -20,7 +20,7 @@ def losses(run_dir: Path) -> list[float]:
 def test_config_error_names_the_key(tmp_path, tiny_dataset, capsys):
     cfg = tiny_config(tmp_path, tiny_dataset, optim={"epochs": 3, "lr": "fast"})
     cfg["sampler"]["q"] = 3
-    assert main(["train", "--config", str(write_config(tmp_path, cfg))]) == 1
+    assert main(["train", "--config", str(write_config(tmp_path, cfg))]) == 2
     err = capsys.readouterr().err
     assert "optim.lr" in err and "sampler.q" in err and "unknown key" in err
 

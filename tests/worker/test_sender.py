@@ -9,8 +9,8 @@ import pytest
 import zmq
 
 from starreid.contracts import wire
-from starreid.storage.redis_server import free_port
-from starreid.tracker.sender import TrackletSender
+from support.net import free_port
+from support.sections import sender as sender_of
 
 
 def tracklet(i: int) -> wire.Tracklet:
@@ -26,7 +26,7 @@ def test_sent_tracklets_are_kept_and_resent_until_confirmed():
     port = pull.bind_to_random_port("tcp://127.0.0.1")
     pub = ctx.socket(zmq.PUB)
     events_port = pub.bind_to_random_port("tcp://127.0.0.1")
-    sender = TrackletSender(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{events_port}", queue_size=4,
+    sender = sender_of(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{events_port}", queue_size=4,
                             resend_after_s=0.5)
     try:
         for i in range(5):
@@ -55,7 +55,7 @@ def test_sent_tracklets_are_kept_and_resent_until_confirmed():
 @pytest.mark.timeout(30)
 def test_back_pressure_then_bounded_shutdown_without_a_gallery():
     # Nothing listens: max_unconfirmed tracklets go out, then the queue fills, then put() blocks.
-    sender = TrackletSender(f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}", send_hwm=2,
+    sender = sender_of(f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}", send_hwm=2,
                             queue_size=3, max_unconfirmed=4)
     stop = threading.Event()
     done = []
@@ -78,7 +78,7 @@ def test_back_pressure_then_bounded_shutdown_without_a_gallery():
 def test_poison_on_the_events_subscription_is_counted_and_confirming_goes_on():
     """Anyone who reaches the events port can send anything; the sender drops and counts it, and still
     recognises its own confirmations among the poison."""
-    from hostile import expected_rejections, poison_messages
+    from support.hostile import expected_rejections, poison_messages
 
     ctx = zmq.Context.instance()
     pull = ctx.socket(zmq.PULL)
@@ -86,7 +86,7 @@ def test_poison_on_the_events_subscription_is_counted_and_confirming_goes_on():
     pub = ctx.socket(zmq.PUB)
     pub.setsockopt(zmq.SNDHWM, 0)
     events_port = pub.bind_to_random_port("tcp://127.0.0.1")
-    sender = TrackletSender(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{events_port}", resend_after_s=30)
+    sender = sender_of(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{events_port}", resend_after_s=30)
     poison = poison_messages(np.random.default_rng(5), 1000)
     expected = expected_rejections(poison, accepted=wire.IdentityEvent)
     try:

@@ -47,7 +47,7 @@ def test_vtest_tracklets_reach_the_gallery_socket(tmp_path):
     emitted = int(re.search(r"stopped after (\d+) tracklets \((\d+) sent", log).group(1))
     assert len(received) == emitted >= 2  # everything cut, including what SIGTERM flushed, arrived
     for t in received:
-        assert re.fullmatch(rf"cam0:{t.track_id}:\d+", t.id)
+        assert re.fullmatch(rf"cam0:[0-9a-f]+-[0-9a-f]+:{t.track_id}:\d+", t.id)  # camera:session:track:frame
         assert t.camera == "cam0" and t.modality == "rgb" and t.end_ts >= t.start_ts
         assert len(t.crops) == 24 and t.keypoints.shape == (24, 17, 3)
         assert wire.decode_crops(t.crops).shape == (24, 288, 144, 3)

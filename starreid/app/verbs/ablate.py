@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -24,13 +27,11 @@ def run(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from starreid.reid.train.ablation import (VARIANTS, bar_plot, chance_level, markdown_table, pose_table, probe_poses,
-                                     run_one, summarise, training_minutes)
-    from starreid.app.verbs import load_config_or_report
+    from starreid.reid.train.ablation import (VARIANTS, bar_plot, chance_level, markdown_table, pose_table,
+                                              summarise, training_minutes)
+    from starreid.app.config import load_config
 
-    cfg = load_config_or_report(args.config, kind="train")
-    if cfg is None:
-        return 1
+    cfg = load_config(args.config, kind="train")
     variants = args.variants or list(VARIANTS)
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
@@ -62,3 +63,53 @@ def run(args: argparse.Namespace) -> int:
     print(text)
     print(poses)
     return 0
+
+
+# The runs are child processes of the application (like the supervisor's children): the training library
+# never starts its own CLI.
+def run_one(base: dict, out: Path, variant: str, seed: int, log_args: list[str]) -> dict:
+    """Trains one variant/seed in a child `starreid train` (a fresh process, so a fresh graph, each time) and
+    returns its final metrics; a run that finished is read back, an unfinished one resumes."""
+    import yaml
+
+    from starreid.reid.train.ablation import derived_config, run_dir
+
+    directory = run_dir(out, variant, seed)
+    result_path = directory / "result.json"
+    if result_path.exists():
+        return json.loads(result_path.read_text())
+    directory.mkdir(parents=True, exist_ok=True)
+    config_path = directory / "config.yaml"
+    config_path.write_text(yaml.safe_dump(derived_config(base, out, variant, seed), sort_keys=False))
+    subprocess.run([sys.executable, "-m", "starreid", *log_args, "train", "--config", str(config_path),
+                    "--no-progress"], check=True)
+    lines = (directory / "train_log.jsonl").read_text().splitlines()
+    final = json.loads(lines[-1])
+    result = {"variant": variant, "seed": seed, "epoch": final["epoch"], "final": final["eval"]}
+    result_path.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def probe_poses(result: dict, out: Path, log_args: list[str]) -> dict:
+    """Adds result['poses']: the final weights' test metrics with every joint missing and with another
+    person's skeletons (`starreid eval --poses`), kept in result.json. What a variant loses there is what it
+    takes from the skeleton; the baseline reads none, so its figures are its own."""
+    from starreid.reid.train.ablation import run_dir
+
+    if "poses" in result:
+        return result
+    directory = run_dir(out, result["variant"], result["seed"])
+    poses = {}
+    for mode in ("none", "shuffled"):
+        if result["variant"] == "baseline":
+            poses[mode] = result["final"]
+            continue
+        numbers = directory / f"poses-{mode}.json"
+        subprocess.run([sys.executable, "-m", "starreid", *log_args, "eval", "--checkpoint",
+                        str(directory / "last.ckpt"), "--config", str(directory / "config.yaml"), "--poses", mode,
+                        "--json", str(numbers), "--no-progress"], check=True, stdout=subprocess.DEVNULL)
+        raw = json.loads(numbers.read_text())
+        poses[mode] = {d.lower(): {"rank1": raw[d]["cmc"][0], "mAP": raw[d]["mAP"]} for d in ("I2V", "V2I")}
+    result["poses"] = poses
+    (directory / "result.json").write_text(json.dumps(result, indent=1))
+    return result

@@ -32,25 +32,27 @@ def run(args: argparse.Namespace) -> int:
     import cv2
     from tqdm import tqdm
 
+    from starreid.app.config.cameras import CameraConfig
+    from starreid.app.config.model import ModelConfig
+    from starreid.app.config.tracker import TrackerConfig
     from starreid.streams import SourceError, open_source
     from starreid.tracker.annotate import draw_tracks, tracklet_sheet
-    from starreid.tracker.factory import build_pipeline
+    from starreid.tracker.pipeline import CameraPipeline
 
-    settings = {}
     if args.config:
-        from starreid.app.verbs import load_config_or_report
+        from starreid.app.config import load_config
 
-        cfg = load_config_or_report(args.config)
-        if cfg is None:
-            return 2
-        settings = cfg.tracker.model_dump(exclude={"queue_size", "flush_timeout_s"})
-        settings.update(height=cfg.model.height, width=cfg.model.width)
-    settings["pose_every"] = 1  # every drawn frame shows its skeletons
+        cfg = load_config(args.config)
+        tracker, model = cfg.tracker, cfg.model
+    else:
+        tracker, model = TrackerConfig(), ModelConfig()
+    overrides = {"pose_every": 1}  # every drawn frame shows its skeletons
     if args.detect_scale is not None:
-        settings["detect_scale"] = args.detect_scale
-    pipeline = build_pipeline(args.camera, args.modality, **settings)
+        overrides["detect_scale"] = args.detect_scale
+    tracker = TrackerConfig.model_validate(tracker.model_dump() | overrides)
+    pipeline = CameraPipeline.from_config(tracker, args.camera, args.modality, model.height, model.width)
     total = max(args.frames or 0, args.frame + 1)
-    source = open_source(args.source, args.camera, args.modality)
+    source = open_source(CameraConfig(id=args.camera, source=args.source, modality=args.modality))
     ids, tracklets, written, sheet_written, count = set(), 0, False, False, 0
     try:
         for frame in tqdm(source.frames(), total=total, desc="annotate", unit="frame"):

@@ -31,18 +31,16 @@ def run_check(args: argparse.Namespace) -> int:
             failed += 1
         else:
             print(f"ok: {path} ({cfg.kind})")
-    return 1 if failed else 0
+    from starreid.app.verbs import EXIT_CONFIG
+
+    return EXIT_CONFIG if failed else 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     import yaml
 
-    from starreid.app.config import ConfigError, load_config
+    from starreid.app.config import load_config
 
-    try:
-        cfg = load_config(args.file)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    cfg = load_config(args.file)
     print(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), end="")
     return 0

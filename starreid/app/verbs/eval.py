@@ -30,15 +30,12 @@ def register(subparsers) -> None:
 
 
 def _train_config(args):
-    """The training config that --checkpoint needs, validated; None after reporting a problem."""
-    import sys
-
-    from starreid.app.verbs import load_config_or_report
+    """The training config that --checkpoint needs, validated (a ConfigError exits 2)."""
+    from starreid.app.config import ConfigError, load_config
 
     if not (args.checkpoint and args.config):
-        print("starreid eval: --checkpoint needs --config (the training config)", file=sys.stderr)
-        return None
-    return load_config_or_report(args.config, kind="train")
+        raise ConfigError("starreid eval", [("--config", None, "--checkpoint needs --config (the training config)")])
+    return load_config(args.config, kind="train")
 
 
 def _checkpoint_arrays(args):
@@ -47,14 +44,10 @@ def _checkpoint_arrays(args):
     from pathlib import Path
 
     cfg = _train_config(args)
-    if cfg is None:
-        return None
     from starreid.reid.train.evaluate import checkpoint_features
 
     try:
-        arrays = checkpoint_features(args.checkpoint, cfg.data.root, cfg.data.skeletons,
-                                     cfg.model.model_dump(), cfg.schedule.eval_batch, cfg.device, cfg.data.threads,
-                                     cfg.data.min_len, not args.no_progress, args.poses)
+        arrays = checkpoint_features(args.checkpoint, cfg, not args.no_progress, args.poses)
     except (OSError, ValueError) as exc:  # dataset, skeleton file or checkpoint errors are ValueErrors
         print(f"starreid eval: {exc}", file=sys.stderr)
         return None
@@ -110,16 +103,10 @@ def _pooling(args) -> int:
     from pathlib import Path
 
     cfg = _train_config(args)
-    if cfg is None:
-        return 1
-    if not cfg.data.skeletons:
-        print(f"starreid eval: --pooling needs data.skeletons in {args.config}", file=sys.stderr)
-        return 1
     from starreid.reid.train.pooling_probe import pooling_probe
 
     try:
-        found = pooling_probe(args.checkpoint, cfg.data.root, cfg.data.skeletons, cfg.model.model_dump(),
-                              cfg.schedule.eval_batch, cfg.data.min_len, cfg.data.threads, cfg.device)
+        found = pooling_probe(args.checkpoint, cfg)
     except (OSError, ValueError) as exc:
         print(f"starreid eval: {exc}", file=sys.stderr)
         return 2

@@ -45,23 +45,28 @@ def _arch_kwargs(items) -> dict:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
+def model_section(args):
+    """The deployment model section to export: the config's (a training config's architecture, sequence and
+    input sizes carry over), then the flags and --arch overrides, validated by the schema."""
+    from pydantic import ValidationError
+
+    from starreid.app.config import ConfigError, load_config
     from starreid.app.config.model import ModelConfig
 
+    values = {}
     if args.config:
-        from starreid.app.verbs import load_config_or_report
+        given = load_config(args.config).model
+        values = {k: v for k, v in given.model_dump().items() if k in ModelConfig.model_fields}
+    values.update({k: getattr(args, k) for k in _ARCH if getattr(args, k) is not None})
+    try:
+        values.update(_arch_kwargs(args.arch))
+        return ModelConfig.model_validate(values)
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(args.config or "export flags", [("model", None, str(exc))]) from None
 
-        cfg = load_config_or_report(args.config)
-        if cfg is None:
-            return 1
-        model = cfg.model
-    else:
-        model = ModelConfig()
-    # A training config has no batch_size: the graph's batch then comes from the flag or the default.
-    defaults = ModelConfig()
-    arch = {k: getattr(args, k) if getattr(args, k) is not None else getattr(model, k, getattr(defaults, k))
-            for k in _ARCH}
 
+def run(args: argparse.Namespace) -> int:
+    model = model_section(args)
     from starreid.reid.export import build_inference_net, export_model
     from starreid.reid.models.checkpoint import CheckpointError
 
@@ -70,16 +75,13 @@ def run(args: argparse.Namespace) -> int:
 
         ms.set_seed(0)
     try:
-        extra = {**model.sizes(), **_arch_kwargs(args.arch)}
-        net = build_inference_net(arch["depth"], arch["variant"], arch["seq_len"], weights=args.checkpoint,
-                                  **extra)
-    except (CheckpointError, ValueError, TypeError) as exc:
+        net = build_inference_net(model, weights=args.checkpoint)
+    except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     formats = ("onnx", "mindir") if args.format == "both" else (args.format,)
-    meta = {"depth": arch["depth"], "variant": arch["variant"], "seq_len": arch["seq_len"], **extra}
+    meta = {"depth": model.depth, "variant": model.variant, "seq_len": model.seq_len, **model.sizes()}
     for fmt in formats:
-        path = export_model(net, args.out, fmt, arch["batch_size"], arch["seq_len"], arch["height"],
-                            arch["width"], meta)
+        path = export_model(net, args.out, fmt, model.batch_size, model.seq_len, model.height, model.width, meta)
         print(f"wrote {path}")
     return 0

@@ -44,7 +44,7 @@ def redis_url(rcfg, start: bool):
     if not start and reachable("127.0.0.1", rcfg.port):
         yield f"redis://127.0.0.1:{rcfg.port}/0"
         return
-    with EmbeddedRedis(rcfg.data_dir, host="127.0.0.1", port=rcfg.port, appendonly=True) as server:
+    with EmbeddedRedis.from_config(rcfg) as server:
         yield server.url
 
 
@@ -65,18 +65,15 @@ def make_embed(mcfg):
         return None
     from starreid.app.embedding import tracklet_embedder
 
-    return tracklet_embedder(mcfg.weights, mcfg.backend, mcfg.device, mcfg.depth, mcfg.variant, mcfg.seq_len,
-                             mcfg.height, mcfg.width, mcfg.batch_size, mcfg.sizes(), lazy=True)
+    return tracklet_embedder(mcfg, lazy=True)
 
 
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from starreid.app.verbs import load_config_or_report
+    from starreid.app.config import load_config
 
-    cfg = load_config_or_report(args.config)
-    if cfg is None:
-        return 1
+    cfg = load_config(args.config)
     # One loop does the gallery's work on small batches: thread hand-offs in BLAS and OpenMP cost more than
     # they save on a shared machine (measured: a single add to the IVF took 5 ms with 2 busy threads, 0.04 ms
     # with one). BLAS reads this once, when numpy loads, so it is set before anything imports numpy.
@@ -88,13 +85,10 @@ def run(args: argparse.Namespace) -> int:
 
     from starreid.contracts import metrics
     from starreid.storage.connect import connect
-    from starreid.storage.redis_server import RedisServerError
     from starreid.storage.keys import Keys
-    from starreid.storage.resolver import Resolver
+    from starreid.storage.redis_server import RedisServerError
     from starreid.storage.service import GalleryService
 
-    g, z = cfg.gallery, cfg.zmq
-    thresholds = g.thresholds.model_dump()
     kwargs = redis_kwargs(cfg.redis)
     try:
         server = metrics.serve(cfg.metrics.host, cfg.metrics.gallery_port)
@@ -103,25 +97,14 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         with redis_url(cfg.redis, start=True) as url:
-            service = GalleryService(
-                connect=lambda: connect(url, **kwargs), keys=Keys(cfg.redis.key_prefix),
-                make_resolver=lambda: Resolver(
-                    thresholds, exemplars=g.exemplars_per_identity, novelty=g.novelty, candidates=g.candidates,
-                    min_transit_s=g.min_transit_s, exact_below=g.exact_below, pca_dim=g.index.pca_dim,
-                    nlist=g.index.nlist, nprobe=g.index.nprobe),
-                tracklets_endpoint=z.tracklets, events_endpoint=z.events, embed=make_embed(cfg.model),
-                batch_size=g.batch_size, recv_hwm=z.recv_hwm, events_hwm=z.events_hwm, retention_s=g.retention_s,
-                retention_sweep_s=g.retention_sweep_s, log_retention_s=g.log_retention_s,
-                events_retention_s=g.events_retention_s, dedupe_ttl_s=g.dedupe_ttl_s,
-                drain_timeout_s=g.drain_timeout_s,
-                max_crop=(int(cfg.model.height * g.max_crop_scale), int(cfg.model.width * g.max_crop_scale)),
-                recv_budget_bytes=g.recv_budget_mb << 20, cache_budget_bytes=g.cache_budget_mb << 20)
+            service = GalleryService.from_config(cfg.gallery, cfg.zmq, cfg.model, connect=lambda: connect(url, **kwargs),
+                                                 keys=Keys(cfg.redis.key_prefix), embed=make_embed(cfg.model))
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: service.request_stop())
             log.info("metrics on %s", server.url)
             service.run()
     except zmq.ZMQError as exc:
-        print(f"cannot bind {z.tracklets} / {z.events}: {exc}", file=sys.stderr)
+        print(f"cannot bind {cfg.zmq.tracklets} / {cfg.zmq.events}: {exc}", file=sys.stderr)
         return 1
     except RedisServerError as exc:
         print(f"cannot start the embedded redis-server: {exc}", file=sys.stderr)

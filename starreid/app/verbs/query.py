@@ -25,11 +25,9 @@ def _when(ts: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from starreid.app.verbs import load_config_or_report
+    from starreid.app.config import load_config
 
-    cfg = load_config_or_report(args.config)
-    if cfg is None:
-        return 1
+    cfg = load_config(args.config)
     from starreid.app.verbs.gallery import gallery_redis
     from starreid.storage import query
 

@@ -37,16 +37,13 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import time
 
-    from starreid.app.config import ConfigError, load_config
+    from starreid.app.config import load_config
     from starreid.app.supervise import Supervisor
+    from starreid.app.verbs import camera_config
 
     log = logging.getLogger("starreid.run")
-    try:
-        cfg = load_config(args.config)
-        camera_ids = [cfg.camera(c).id for c in args.camera] if args.camera else [c.id for c in cfg.cameras]
-    except (ConfigError, KeyError) as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    cfg = load_config(args.config)
+    camera_ids = [camera_config(cfg, args.config, c).id for c in args.camera or [c.id for c in cfg.cameras]]
     log_args = ["--log-level", args.log_level] + (["--log-json"] if args.log_json else [])
     supervisor = Supervisor(children_for(args.config, camera_ids, log_args), grace_s=args.grace)
     stop = []

@@ -23,18 +23,13 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from starreid.app.verbs import load_config_or_report
+    from starreid.app.config import load_config
 
-    cfg = load_config_or_report(args.config, kind="train")
-    if cfg is None:
-        return 1
+    cfg = load_config(args.config, kind="train")
     from starreid.reid.train.loop import train
 
-    summary = train(cfg.out_dir, cfg.data.root, cfg.data.skeletons, cfg.model.model_dump(),
-                    cfg.sampler.model_dump(), cfg.augment.model_dump(), cfg.optim.model_dump(),
-                    cfg.loss.model_dump(), cfg.schedule.model_dump(), seed=cfg.seed, device=cfg.device,
-                    jit=cfg.jit, threads=cfg.data.threads, min_len=cfg.data.min_len, resume=not args.no_resume,
-                    progress=not args.no_progress, stop_after_epoch=args.stop_after_epoch)
+    summary = train(cfg, resume=not args.no_resume, progress=not args.no_progress,
+                    stop_after_epoch=args.stop_after_epoch)
     for key, best in sorted(summary["best"].items()):
         print(f"best {key}: {100 * best['value']:.2f} (epoch {best['epoch'] + 1})")
     return 0

@@ -19,23 +19,19 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
     import signal
-    import sys
     import threading
 
+    from starreid.app.config import load_config
+    from starreid.app.verbs import camera_config
     from starreid.contracts import metrics
-    from starreid.app.config import ConfigError, load_config
     from starreid.streams import open_source
-    from starreid.tracker.factory import build_pipeline
+    from starreid.tracker.pipeline import CameraPipeline
     from starreid.tracker.sender import TrackletSender
     from starreid.tracker.worker import Worker
 
     log = logging.getLogger("starreid.worker")
-    try:
-        cfg = load_config(args.config)
-        cam = cfg.camera(args.camera)
-    except (ConfigError, KeyError) as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    cfg = load_config(args.config)
+    cam = camera_config(cfg, args.config, args.camera)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -47,21 +43,13 @@ def run(args: argparse.Namespace) -> int:
     if cfg.model.weights:  # before the pose model loads: MindSpore cannot be imported after MediaPipe
         from starreid.app.embedding import tracklet_embedder
 
-        m = cfg.model
-        embed = tracklet_embedder(m.weights, m.backend, m.device, m.depth, m.variant, m.seq_len, m.height,
-                                  m.width, m.batch_size, m.sizes())
-    t = cfg.tracker
-    pipeline = build_pipeline(cam.id, cam.modality, height=cfg.model.height, width=cfg.model.width,
-                              **t.model_dump(exclude={"queue_size", "flush_timeout_s"}))
-    source = open_source(cam.source, cam.id, cam.modality, fps=cam.fps, timeout=cam.timeout_s,
-                         backoff_max=cam.reconnect_max_s)
-    z = cfg.zmq
-    sender = TrackletSender(z.tracklets, z.events, send_hwm=z.send_hwm, queue_size=t.queue_size,
-                            max_unconfirmed=z.max_unconfirmed, resend_after_s=z.resend_after_s)
+        embed = tracklet_embedder(cfg.model)
+    pipeline = CameraPipeline.from_config(cfg.tracker, cam.id, cam.modality, cfg.model.height, cfg.model.width)
+    source = open_source(cam)
+    sender = TrackletSender.from_config(cfg.zmq, cfg.tracker)
     log.info("camera %s (%s): reading %s, publishing to %s", cam.id, cam.modality, cam.source, cfg.zmq.tracklets)
     try:
-        return Worker(source, pipeline, sender, cam.id, cam.modality, embed=embed,
-                      flush_timeout=t.flush_timeout_s).run(stop)
+        return Worker(source, pipeline, sender, embed, flush_timeout=cfg.tracker.flush_timeout_s).run(stop)
     finally:
         pipeline.detector.close()
         server.close()

@@ -57,4 +57,4 @@ def detections(truth: list[dict[int, np.ndarray]], noise: float = 2.0, miss_rate
 
 def run_tracker(tracker, dets: list[tuple[np.ndarray, np.ndarray]]) -> list[dict[int, np.ndarray]]:
     """Feed detections frame by frame; per frame {track id: box} of the reported tracks."""
-    return [{t.track_id: t.box for t in tracker.update(b, s)} for b, s in dets]
+    return [{t.track_id: t.box for t in tracker.update(b, s).tracks} for b, s in dets]
