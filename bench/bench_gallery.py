@@ -36,7 +36,8 @@ from starreid.contracts import wire
 from starreid.storage import log as durable
 from starreid.storage.connect import connect
 from starreid.storage.keys import Keys
-from starreid.storage.redis_server import EmbeddedRedis, free_port
+from starreid.storage.redis_server import EmbeddedRedis
+from support.net import free_port
 from support.embeddings import Population, purity_completeness
 from starreid.storage.vectors import ExemplarIndex
 
@@ -62,12 +63,12 @@ def bench_ingest(n: int, identities: int, dim: int, workdir: Path, batch_size: i
     vecs = pop.observe(pop.centres[truth], ir, SIGMA, rng, truth)
     msgs = [wire.encode(_tracklet(f"b{i}", vecs[i], f"cam{cams[i]}", "ir" if ir[i] else "rgb", 3.0 * i,
                                   "synthetic:bench")) for i in tqdm(range(n), desc="encode", leave=False)]
-    with EmbeddedRedis(workdir / "redis") as srv:
+    with EmbeddedRedis(workdir / "redis", free_port(), maxmemory_mb=None) as srv:
         r = connect(srv.url)
         ref_keys = Keys("reference")
         t0 = time.perf_counter()
         for at in range(0, n, 256):
-            durable.append(r, ref_keys, [(f"b{i}", msgs[i]) for i in range(at, min(n, at + 256))])
+            durable.append(r, ref_keys, [(f"b{i}", msgs[i], None) for i in range(at, min(n, at + 256))])
         ref_rate = n / (time.perf_counter() - t0)
         r.delete(ref_keys.log)
         tracklets, events = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"

@@ -15,6 +15,7 @@ from starreid.storage.resolver import Resolver
 
 log = logging.getLogger(__name__)
 ALIVE_TTL_S = 5
+MEMORY_TIGHT = 0.9  # share of maxmemory past which the log is trimmed down to what is not yet processed
 
 
 class Housekeeper:
@@ -23,7 +24,8 @@ class Housekeeper:
         self.client, self.keys, self.resolver = client, keys, resolver
         self.retention_s, self.retention_sweep_s = retention_s, retention_sweep_s
         self.log_retention_s, self.events_retention_s = log_retention_s, events_retention_s
-        self._due = {"beat": 0.0, "retention": 0.0, "trim": 0.0}
+        self._due = {"beat": 0.0, "retention": 0.0, "trim": 0.0, "memory": 0.0}
+        self.memory_tight = False  # past MEMORY_TIGHT of Redis's maxmemory: processed entries are trimmed early
 
     def tick(self, now: float) -> None:
         mono = time.monotonic()
@@ -37,9 +39,24 @@ class Housekeeper:
         if self.retention_s is not None and mono >= self._due["retention"]:
             self._due["retention"] = mono + self.retention_sweep_s
             self.expire(now)
+        if mono >= self._due["memory"]:
+            self._due["memory"] = mono + 5.0
+            self.memory()
         if mono >= self._due["trim"]:
-            self._due["trim"] = mono + 10.0
+            self._due["trim"] = mono + (1.0 if self.memory_tight else 10.0)
             self.trim(now)
+
+    def memory(self) -> None:
+        """Redis's memory against its cap, as metrics (an alert watches the headroom)."""
+        info = self.client.info("memory")
+        used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
+        M.REDIS_MEMORY.set(used)
+        M.REDIS_MEMORY_LIMIT.set(limit)
+        tight = limit > 0 and used > MEMORY_TIGHT * limit
+        if tight and not self.memory_tight:
+            log.warning("redis uses %.0f of its %.0f MB: trimming processed log entries before their retention "
+                        "time", used / 2**20, limit / 2**20)
+        self.memory_tight = tight
 
     def erase(self, iids: list[str], reason: str) -> dict[str, int]:
         for iid in iids:
@@ -71,9 +88,9 @@ class Housekeeper:
             log.info("retention erased %d idle identities (%s)", len(idle), counts)
 
     def trim(self, now: float) -> None:
-        """Keep processed log entries for log_retention_s and events for events_retention_s; never trim an
-        entry that is not yet acknowledged."""
-        safe = now - self.log_retention_s
+        """Keep processed log entries for log_retention_s (any age while Redis is near its memory cap: they are
+        committed already) and events for events_retention_s; never trim an entry that is not yet acknowledged."""
+        safe = now if self.memory_tight else now - self.log_retention_s
         try:
             groups = {g["name"].decode(): g for g in self.client.xinfo_groups(self.keys.log)}
         except redis.ResponseError:

@@ -15,11 +15,11 @@ def ensure_group(client: redis.Redis, keys: Keys) -> None:
             raise
 
 
-def append(client: redis.Redis, keys: Keys, items: list[tuple[str, bytes]]) -> list[bytes]:
-    """XADD each (tracklet id, wire bytes) in one round trip; returns the entry ids."""
+def append(client: redis.Redis, keys: Keys, items: list[tuple[str, bytes, bytes | None]]) -> list[bytes]:
+    """XADD each (tracklet id, wire bytes, thumbnail JPEG or None) in one round trip; returns the entry ids."""
     pipe = client.pipeline(transaction=False)
-    for tid, raw in items:
-        pipe.xadd(keys.log, {"tid": tid, "msg": raw})
+    for tid, raw, thumb in items:
+        pipe.xadd(keys.log, {"tid": tid, "msg": raw} if thumb is None else {"tid": tid, "msg": raw, "thumb": thumb})
     return pipe.execute()
 
 

@@ -23,3 +23,7 @@ INDEX_SIZE = m.gauge("starreid_gallery_index_size_vectors", "exemplar vectors in
 EVENTS = m.counter("starreid_gallery_events_published_total", "identity events published")
 ERASURES = m.counter("starreid_gallery_erasures_total", "identities erased, by reason", ("reason",))
 REDIS_ERRORS = m.counter("starreid_gallery_redis_errors_total", "failed Redis round trips (retried)")
+REDIS_FULL = m.counter("starreid_gallery_redis_full_total",
+                       "writes Redis refused at its memory cap (held and retried, never dropped)")
+REDIS_MEMORY = m.gauge("starreid_gallery_redis_memory_used_bytes", "memory Redis uses (INFO memory)")
+REDIS_MEMORY_LIMIT = m.gauge("starreid_gallery_redis_memory_limit_bytes", "Redis's maxmemory (0 = no cap)")

@@ -9,6 +9,7 @@ resolution state from Redis; ingest just retries, receiving nothing meanwhile (b
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,7 +23,8 @@ from starreid.contracts import wire
 from starreid.storage import log as durable
 from starreid.storage import metrics as M
 from starreid.storage import store
-from starreid.storage.connect import RETRYABLE
+from starreid.contracts.backoff import Backoff
+from starreid.storage.connect import REDIS_RETRY_S, RETRYABLE
 from starreid.storage.housekeeping import Housekeeper
 from starreid.storage.keys import GROUP, Keys
 from starreid.storage.resolver import Observation, Resolver
@@ -35,10 +37,11 @@ class GalleryService:
                  tracklets_endpoint: str, events_endpoint: str, embed: Callable[[wire.Tracklet], wire.Embedding] | None,
                  *, batch_size: int, recv_hwm: int, events_hwm: int, retention_s: float | None,
                  retention_sweep_s: float, log_retention_s: float, events_retention_s: float, dedupe_ttl_s: float,
-                 drain_timeout_s: float, max_crop: tuple[int, int], recv_budget_bytes: int, cache_budget_bytes: int):
+                 drain_timeout_s: float, max_crop: tuple[int, int], recv_budget_bytes: int, cache_budget_bytes: int,
+                 log_crops: str):
         self._connect, self.keys, self._make_resolver = connect, keys, make_resolver
         self.embed, self.batch_size, self.dedupe_ttl_s = embed, batch_size, dedupe_ttl_s
-        self.drain_timeout_s = drain_timeout_s
+        self.drain_timeout_s, self.log_crops = drain_timeout_s, log_crops
         self._house_args = dict(retention_s=retention_s, retention_sweep_s=retention_sweep_s,
                                 log_retention_s=log_retention_s, events_retention_s=events_retention_s)
         self.max_crop = tuple(max_crop)
@@ -61,14 +64,14 @@ class GalleryService:
         self.client: redis.Redis | None = None  # resolution's connection
         self._ingest_client: redis.Redis | None = None  # the ingest thread's
         self.resolver: Resolver | None = None
-        self._held: list[tuple[str, bytes, wire.Tracklet]] = []  # received, not yet in the log
+        self._held: list[tuple[wire.Tracklet, bytes, bytes | None]] = []  # (message, its log bytes, thumbnail)
         self._decoded: dict[bytes, tuple[wire.Tracklet, int]] = {}  # log entry id -> (message, its bytes)
         self._decoded_bytes = 0
         self._decoded_lock = threading.Lock()
         self._read_count = batch_size  # log entries per read: fewer when entries are large (crops)
         self._pending_mode = True  # first re-read entries delivered before a crash
         self._broken = True  # (re)load state before the first step
-        self._backoff = 0.05
+        self._backoff = Backoff(*REDIS_RETRY_S)
         self._house: Housekeeper | None = None
         self._ingest_stop = threading.Event()
         self._ingest_error: Exception | None = None
@@ -86,7 +89,8 @@ class GalleryService:
                    log_retention_s=gallery.log_retention_s, events_retention_s=gallery.events_retention_s,
                    dedupe_ttl_s=gallery.dedupe_ttl_s, drain_timeout_s=gallery.drain_timeout_s,
                    max_crop=(int(model.height * gallery.max_crop_scale), int(model.width * gallery.max_crop_scale)),
-                   recv_budget_bytes=gallery.recv_budget_mb << 20, cache_budget_bytes=gallery.cache_budget_mb << 20)
+                   recv_budget_bytes=gallery.recv_budget_mb << 20, cache_budget_bytes=gallery.cache_budget_mb << 20,
+                   log_crops=gallery.log_crops)
 
     # ------------------------------------------------------------ lifecycle
     def request_stop(self) -> None:
@@ -109,14 +113,16 @@ class GalleryService:
             if self._broken:
                 self._recover()
             busy = step()
-            self._backoff = 0.05
+            self._backoff.reset()
             return busy
-        except RETRYABLE as exc:
-            M.REDIS_ERRORS.inc()
-            self._broken = True
-            log.warning("redis unavailable (%s); retrying in %.2f s", exc, self._backoff)
-            time.sleep(self._backoff)
-            self._backoff = min(2.0, self._backoff * 2)
+        except (*RETRYABLE, redis.OutOfMemoryError) as exc:
+            full = isinstance(exc, redis.OutOfMemoryError)
+            (M.REDIS_FULL if full else M.REDIS_ERRORS).inc()
+            self._broken = True  # the failed commit changed nothing in Redis: reload what memory holds
+            delay = self._backoff.next_delay()
+            log.warning("redis %s (%s); retrying in %.2f s", "is full (maxmemory)" if full else "unavailable", exc,
+                        delay)
+            time.sleep(delay)
             return None
 
     def _ingest_loop(self) -> None:
@@ -130,7 +136,7 @@ class GalleryService:
 
     def _ingest_until_stopped(self) -> None:
         """ZeroMQ -> log until stopped, then what ZeroMQ still holds (for half the drain time)."""
-        backoff = 0.05
+        backoff = Backoff(*REDIS_RETRY_S)
         stop_taking = None
         while True:
             if self._ingest_stop.is_set() and stop_taking is None:
@@ -139,12 +145,22 @@ class GalleryService:
                 if self._ingest_client is None:
                     self._ingest_client = self._connect()
                 got = self._ingest(0 if stop_taking is not None else 50)
-                backoff = 0.05
+                backoff.reset()
             except RETRYABLE as exc:
                 M.REDIS_ERRORS.inc()
-                log.warning("ingest: redis unavailable (%s); retrying in %.2f s", exc, backoff)
-                time.sleep(backoff)
-                backoff, got = min(2.0, backoff * 2), None
+                delay = backoff.next_delay()
+                log.warning("ingest: redis unavailable (%s); retrying in %.2f s", exc, delay)
+                time.sleep(delay)
+                got = None
+            except redis.OutOfMemoryError:
+                # Redis is full (maxmemory, noeviction): hold what was received (ZeroMQ back-pressure reaches the
+                # workers, which keep their tracklets) until trimming frees room; nothing is dropped.
+                M.REDIS_FULL.inc()
+                delay = backoff.next_delay()
+                log.warning("ingest: redis is full (maxmemory); holding %d tracklets, retrying in %.2f s",
+                            len(self._held), delay)
+                time.sleep(delay)
+                got = None
             if stop_taking is not None and (time.monotonic() > stop_taking or (got == 0 and not self._held)):
                 break
         if self._held:
@@ -188,9 +204,8 @@ class GalleryService:
 
     # ------------------------------------------------------------ the loop
     def _step(self) -> int:
-        busy = self._process(block_ms=20)
-        self._house.tick(time.time())
-        return busy
+        self._house.tick(time.time())  # first: its trimming is what frees a full Redis for the commits below
+        return self._process(block_ms=20)
 
     def _ingest(self, timeout_ms: int) -> int:
         """Move what ZeroMQ holds into the log; while Redis is down nothing more is received (back-pressure).
@@ -211,8 +226,8 @@ class GalleryService:
                     M.MESSAGE_ERRORS.labels("ingest").inc()
                     log.exception("ingest: dropped a message of %d bytes that failed unexpectedly", len(raw))
         if self._held:
-            ids = durable.append(self._ingest_client, self.keys, [(tid, raw) for tid, raw, _ in self._held])
-            for eid, (_, raw, msg) in zip(ids, self._held):
+            ids = durable.append(self._ingest_client, self.keys, [(m.id, raw, thumb) for m, raw, thumb in self._held])
+            for eid, (msg, raw, _) in zip(ids, self._held):
                 M.RECEIVED.labels(msg.camera, msg.modality).inc()
                 self._cache(eid, msg, len(raw))
             self._held = []
@@ -252,7 +267,15 @@ class GalleryService:
             M.REJECTED.labels("no_embedding").inc()
             log.warning("tracklet %s (camera %s) has no embedding and no model is configured", msg.id, msg.camera)
             return
-        self._held.append((msg.id, raw, msg))
+        thumb = None
+        if msg.embedding is not None and msg.crops and self.log_crops != "all":
+            # Embedded already: the log needs the embedding, not 24 crops (~190 KB); a thumbnail is kept for
+            # identity sheets unless log_crops is "none".
+            if self.log_crops == "thumbnail":
+                thumb = msg.crops[len(msg.crops) // 2]
+            msg = dataclasses.replace(msg, crops=None)
+            raw = wire.encode(msg)
+        self._held.append((msg, raw, thumb))
 
     def _process(self, block_ms: int | None = None) -> int:
         count = self._read_count

@@ -11,6 +11,7 @@ from typing import Iterable, Iterator
 import cv2
 
 from starreid.streams.frame import Frame, to_rgb
+from starreid.streams.images import decode_image
 from starreid.streams.stats import SourceStats
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class VideoFileSource:
             self.stats.add("open_errors")
             raise SourceError(f"camera {self.camera}: cannot open video file {self.path}")
         session = self.session
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         start, index, bad, stuck_at = time.time(), 0, 0, -1
         try:
             while stop is None or not stop.is_set():
@@ -66,6 +68,7 @@ class VideoFileSource:
                     # file is not mistaken for damage.
                     position = int(cap.get(cv2.CAP_PROP_POS_FRAMES) or 0)
                     if position == stuck_at or bad >= self.MAX_BAD_FRAMES:
+                        self._check_length(index, declared)
                         return
                     stuck_at, bad = position, bad + 1
                     continue
@@ -81,6 +84,15 @@ class VideoFileSource:
                 index += 1
         finally:
             cap.release()
+
+    def _check_length(self, read: int, declared: int) -> None:
+        """A file that ends well before the frame count its header declares is damaged (cut short in a copy,
+        a recording that crashed): an error the operator sees, its missing frames counted as undecodable."""
+        missing = declared - read
+        if declared > 0 and missing > max(2, declared // 50):
+            self.stats.add("decode_errors", missing)
+            log.error("camera %s: %s ended after %d of the %d frames it declares (truncated or damaged)",
+                      self.camera, self.path, read, declared)
 
     def close(self) -> None:  # nothing held between frames() calls
         pass
@@ -113,10 +125,13 @@ class ImageFolderSource:
         for n, file in enumerate(files):
             if stop is not None and stop.is_set():
                 return
-            image = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
-            if image is None or image.size == 0:
+            try:
+                image = decode_image(file.read_bytes())
+            except OSError:
+                image = None
+            if image is None:
                 self.stats.add("decode_errors")
-                log.warning("camera %s: skipping unreadable image %s", self.camera, file)
+                log.warning("camera %s: skipping a truncated or unreadable image %s", self.camera, file)
                 continue
             if image.ndim == 3 and image.shape[2] == 4:
                 image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)

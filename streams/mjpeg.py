@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import urllib.request
 
-import cv2
 import numpy as np
+
+from starreid.streams.images import decode_image
 
 MAX_PART_BYTES = 16 * 1024 * 1024
 
@@ -51,9 +52,9 @@ class MjpegReader:
             raise StreamEnded(str(exc)) from exc
         if len(data) < length:
             raise StreamEnded("connection closed inside a part")
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        if image is None or image.size == 0:
-            raise CorruptFrame(f"undecodable JPEG part of {length} bytes")
+        image = decode_image(data)
+        if image is None:
+            raise CorruptFrame(f"truncated or undecodable JPEG part of {length} bytes")
         return image
 
     def _readline(self) -> bytes:

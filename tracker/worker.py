@@ -13,10 +13,12 @@ from starreid.contracts import metrics
 from starreid.contracts.backoff import Backoff
 from starreid.streams.files import SourceError
 from starreid.streams.source import Source
+from starreid.tracker.embed_stage import EmbedStage
 from starreid.tracker.pipeline import CameraPipeline
 from starreid.tracker.sender import TrackletSender
 
 log = logging.getLogger(__name__)
+EXIT_UNCONFIRMED = 3  # stopped with tracklets the gallery has not confirmed (they wait in the spool)
 LABELS = ("camera", "modality")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -31,18 +33,21 @@ class WorkerMetrics:
                                                    LABELS, LATENCY_BUCKETS))
         self.stage = {s: lab(metrics.histogram(f"starreid_tracker_{s}_latency_seconds", f"{s} time per call",
                                                LABELS, LATENCY_BUCKETS)) for s in ("detect", "pose", "track")}
-        self.embed = lab(metrics.histogram("starreid_worker_embed_latency_seconds", "embedding time per tracklet",
+        self.embed = lab(metrics.histogram("starreid_worker_embed_latency_seconds",
+                                           "embedding time per tracklet (a batch's time over its tracklets)",
                                            LABELS, LATENCY_BUCKETS))
+        self.embed_queue = lab(metrics.gauge("starreid_worker_embed_queue_depth",
+                                             "tracklets waiting for the embedding thread", LABELS))
         self.active = lab(metrics.gauge("starreid_tracker_active_tracks", "tracks currently followed", LABELS))
         self.emitted = lab(metrics.counter("starreid_worker_tracklets_emitted_total", "tracklets cut", LABELS))
         self.sent = lab(metrics.counter("starreid_worker_tracklets_sent_total", "tracklets handed to ZeroMQ", LABELS))
         self.confirmed = lab(metrics.counter("starreid_worker_tracklets_confirmed_total",
                                              "tracklets the gallery confirmed with an identity event", LABELS))
         self.unconfirmed = lab(metrics.gauge("starreid_worker_tracklets_unconfirmed",
-                                             "tracklets sent, kept for resending until the gallery confirms", LABELS))
+                                             "tracklets sent, kept (in memory and the spool) for resending until "
+                                             "the gallery confirms; at exit, those left in the spool", LABELS))
         self.send_errors = lab(metrics.counter("starreid_worker_send_errors_total",
-                                               "tracklets not encoded, or still queued at the shutdown deadline",
-                                               LABELS))
+                                               "tracklets that could not be encoded (lost)", LABELS))
         self.queue = lab(metrics.gauge("starreid_worker_send_queue_depth", "tracklets waiting to be sent", LABELS))
         self.source_errors = lab(metrics.counter("starreid_worker_source_errors_total",
                                                  "source failures (unreadable file or folder)", LABELS))
@@ -59,10 +64,18 @@ class Worker:
     RETRY_S = (0.5, 5.0)  # first and longest wait before reopening a source that failed
 
     def __init__(self, source: Source, pipeline: CameraPipeline, sender: TrackletSender,
-                 embed: Callable | None, *, flush_timeout: float):
-        self.source, self.pipeline, self.sender, self.embed = source, pipeline, sender, embed
+                 embed_batch: Callable | None, *, flush_timeout: float, queue_size: int, max_batch: int):
+        """embed_batch(tracklets) -> embeddings, or None to send crops for the gallery to embed; queue_size and
+        max_batch size the embedding stage's queue and batches."""
+        self.source, self.pipeline, self.sender = source, pipeline, sender
         self.camera, self.flush_timeout = source.camera, flush_timeout
         self.metrics = WorkerMetrics(source.camera, source.modality)
+        self.stop = threading.Event()
+        self.embed_stage = None
+        if embed_batch is not None:
+            self.embed_stage = EmbedStage(embed_batch, self._send, sender.keep, queue_size=queue_size,
+                                          max_batch=max_batch)
+            self.embed_stage.on_batch = self._embedded
         pipeline.observe = lambda stage, seconds: self.metrics.stage[stage].observe(seconds)
         sender.on_sent = lambda t: self.metrics.sent.inc()
         sender.on_confirmed = lambda tracklet_id: self.metrics.confirmed.inc()
@@ -72,6 +85,7 @@ class Worker:
         self.emitted = 0
 
     def run(self, stop: threading.Event) -> int:
+        self.stop = stop
         try:
             while not stop.is_set():
                 try:
@@ -89,13 +103,18 @@ class Worker:
             done.set()  # shutting down: wait at most flush_timeout for room in the queue
             self._publish(self.pipeline.flush(), done)
             self.source.close()
+            if self.embed_stage is not None:
+                self.embed_stage.close(self.flush_timeout)
             self.sender.close(self.flush_timeout)
+            s = self.sender
             self.metrics.queue.set(0)
-            self.metrics.unconfirmed.set(self.sender.unconfirmed)
-            log.info("camera %s: stopped after %d tracklets (%d sent, %d confirmed, %d resent, %d unconfirmed, "
-                     "%d lost)", self.camera, self.emitted, self.sender.sent, self.sender.confirmed,
-                     self.sender.resent, self.sender.unconfirmed_at_exit, self.sender.lost)
-        return 0
+            self.metrics.unconfirmed.set(s.kept)  # the gauge and the line below say the same
+            complete = s.kept == 0 and s.lost == 0
+            (log.info if complete else log.error)(
+                "camera %s: stopped after %d tracklets (%d sent, %d confirmed, %d resent, %d from an earlier run's "
+                "spool, %d unconfirmed: kept in %s for the next start, %d lost)", self.camera, self.emitted, s.sent,
+                s.confirmed, s.resent, s.from_spool, s.kept, s.spool.folder, s.lost)
+        return 0 if complete else EXIT_UNCONFIRMED
 
     def _consume(self, stop: threading.Event) -> None:
         for frame in self.source.frames(stop):
@@ -114,15 +133,20 @@ class Worker:
 
     def _publish(self, tracklets, stop: threading.Event | None) -> None:
         for tracklet in tracklets:
-            if self.embed is not None:
-                start = time.perf_counter()
-                try:
-                    tracklet.embedding = self.embed(tracklet)
-                except Exception:  # published without an embedding: the gallery can embed it centrally
-                    log.exception("camera %s: embedding %s failed", self.camera, tracklet.id)
-                self.metrics.embed.observe(time.perf_counter() - start)
             self.emitted += 1
             self.metrics.emitted.inc()
-            self.sender.put(tracklet, stop, grace=self.flush_timeout)
-            self.metrics.queue.set(self.sender.depth)
-            self.metrics.unconfirmed.set(self.sender.unconfirmed)
+            if self.embed_stage is not None:
+                self.embed_stage.put(tracklet, stop, grace=self.flush_timeout)
+                self.metrics.embed_queue.set(self.embed_stage.depth)
+            else:
+                self._send(tracklet)
+
+    def _embedded(self, n: int, seconds: float) -> None:
+        for _ in range(n):
+            self.metrics.embed.observe(seconds / n)
+        self.metrics.embed_queue.set(self.embed_stage.depth)
+
+    def _send(self, tracklet) -> None:
+        self.sender.put(tracklet, self.stop, grace=self.flush_timeout)
+        self.metrics.queue.set(self.sender.depth)
+        self.metrics.unconfirmed.set(self.sender.unconfirmed)

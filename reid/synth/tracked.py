@@ -175,7 +175,7 @@ def render_detector_tracklet(ident: Identity, cam: Camera, scene: Scene, modalit
         raise ValueError("identity_of (pid -> Identity) is needed to render identity switches")
     base = np.random.default_rng([*rng_key, 0])
     crng = np.random.default_rng([*rng_key, 1])
-    hs, wb = scene.rgb.shape[:2]
+    wb = scene.rgb.shape[1]
 
     # The tracked person: direction, gait, scale, and a path across the scene that fits inside it.
     yaw = cam.yaw + base.normal(0, np.deg2rad(10))

@@ -15,6 +15,7 @@ VERB_MODULES = [
     "starreid.app.verbs.worker",
     "starreid.app.verbs.annotate",
     "starreid.app.verbs.gallery",
+    "starreid.app.verbs.redis",
     "starreid.app.verbs.forget",
     "starreid.app.verbs.query",
     "starreid.app.verbs.export",

@@ -1,8 +1,17 @@
-"""A small process supervisor for a one-machine deployment: the gallery and one worker per camera.
+"""A small process supervisor for a one-machine deployment: the embedded Redis, the gallery and one worker per
+camera.
 
-A child that fails is restarted with exponential backoff; a child that finishes (exit 0: a file source came
-to its end) stays finished. On stop, children are stopped in reverse start order (workers flush their last
-tracklets before the gallery drains), each with SIGTERM, then SIGKILL after a grace period.
+- Children run in process groups of their own, so a terminal's Ctrl-C (a SIGINT to the whole foreground
+  group) reaches only the supervisor, which then stops them in order; and each child gets a parent-death
+  signal, so a killed supervisor leaves no orphan behind.
+- A child that fails is restarted with exponential backoff, which starts again from the shortest delay once
+  a child has run healthily for a while; a child with a health check (Redis answering PING) that stays
+  unhealthy is killed and restarted.
+- A child that exits 0 (a file source came to its end) stays finished; one that exits with the
+  configuration-error code is not restarted (the same config would fail the same way).
+- On stop, children are stopped in reverse start order (workers flush their last tracklets while the gallery
+  still runs, the gallery drains while Redis still runs, Redis stops last), each with SIGTERM, then SIGKILL
+  after a grace period.
 """
 from __future__ import annotations
 
@@ -11,6 +20,11 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from typing import Callable
+
+from starreid.app.verbs import EXIT_CONFIG
+from starreid.contracts.backoff import Backoff
+from starreid.storage.redis_server import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -19,21 +33,29 @@ log = logging.getLogger(__name__)
 class Child:
     name: str
     argv: list[str]
-    restart: bool = True  # restart after a failure (non-zero exit)
+    health: Callable[[], bool] | None = None  # None: alive is healthy
     proc: subprocess.Popen | None = None
     restarts: int = 0
-    finished: bool = False  # exited 0; not restarted
+    finished: bool = False  # exited 0, or on a configuration error: not restarted
+    config_error: bool = False
     next_start: float = 0.0
+    started_at: float = 0.0
+    unhealthy_since: float | None = None
     exit_codes: list[int] = field(default_factory=list)
+    backoff: Backoff | None = None
 
 
 class Supervisor:
-    def __init__(self, children: list[Child], backoff_s: float = 1.0, max_backoff_s: float = 30.0,
-                 grace_s: float = 20.0):
+    def __init__(self, children: list[Child], *, grace_s: float, backoff_s: tuple[float, float] = (1.0, 30.0),
+                 healthy_after_s: float = 30.0, health_timeout_s: float = 10.0):
+        """backoff_s: the first and the longest wait before a restart; healthy_after_s: a run this long resets
+        the backoff; health_timeout_s: how long a child may fail its health check (after its own start)."""
         self.children = children
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
         self.grace_s = grace_s
+        self.healthy_after_s = healthy_after_s
+        self.health_timeout_s = health_timeout_s
+        for child in children:
+            child.backoff = Backoff(*backoff_s, jitter=False)
         self._stopping = False
 
     def start(self) -> None:
@@ -42,30 +64,55 @@ class Supervisor:
 
     def _spawn(self, child: Child) -> None:
         log.info("starting %s: %s", child.name, " ".join(child.argv))
-        child.proc = subprocess.Popen(child.argv)
+        child.proc = subprocess.Popen(child.argv, process_group=0, preexec_fn=die_with_parent)
+        child.started_at, child.unhealthy_since = time.monotonic(), None
 
     def poll(self) -> None:
-        """Reap exited children and restart failed ones whose backoff has passed."""
+        """Reap exited children, kill ones that stayed unhealthy, restart failed ones whose backoff has passed."""
         now = time.monotonic()
         for child in self.children:
+            if child.proc is not None and child.proc.poll() is None:
+                self._check_health(child, now)
             if child.proc is not None and child.proc.poll() is not None:
-                code = child.proc.returncode
-                child.exit_codes.append(code)
-                child.proc = None
-                if code == 0 or not child.restart:
-                    child.finished = True
-                    log.info("%s finished (exit %d)", child.name, code)
-                else:
-                    delay = min(self.max_backoff_s, self.backoff_s * 2 ** child.restarts)
-                    child.restarts += 1
-                    child.next_start = now + delay
-                    log.warning("%s exited with %d; restart %d in %.1f s", child.name, code, child.restarts, delay)
+                self._reaped(child, now)
             if child.proc is None and not child.finished and not self._stopping and now >= child.next_start:
                 self._spawn(child)
+
+    def _check_health(self, child: Child, now: float) -> None:
+        if child.health is None or now - child.started_at < self.health_timeout_s or child.health():
+            child.unhealthy_since = None
+            return
+        child.unhealthy_since = child.unhealthy_since or now
+        if now - child.unhealthy_since >= self.health_timeout_s:
+            log.error("%s has failed its health check for %.0f s; restarting it", child.name,
+                      now - child.unhealthy_since)
+            child.proc.kill()
+            child.proc.wait()
+
+    def _reaped(self, child: Child, now: float) -> None:
+        code = child.proc.returncode
+        child.exit_codes.append(code)
+        child.proc = None
+        if code == 0:
+            child.finished = True
+            log.info("%s finished (exit 0)", child.name)
+        elif code == EXIT_CONFIG:
+            child.finished = child.config_error = True
+            log.error("%s failed on its configuration (exit %d); not restarting it", child.name, code)
+        else:
+            if now - child.started_at >= self.healthy_after_s:
+                child.backoff.reset()  # it ran well for a while: this failure starts the backoff afresh
+            delay = child.backoff.next_delay()
+            child.restarts += 1
+            child.next_start = now + delay
+            log.warning("%s exited with %d; restart %d in %.1f s", child.name, code, child.restarts, delay)
 
     def running(self, names: set[str] | None = None) -> bool:
         """Whether any (named) child is still running or due for a restart."""
         return any(not c.finished for c in self.children if names is None or c.name in names)
+
+    def config_errors(self) -> list[str]:
+        return [c.name for c in self.children if c.config_error]
 
     def stop(self) -> None:
         self._stopping = True

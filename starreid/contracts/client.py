@@ -45,10 +45,13 @@ class GalleryClient:
     def unconfirmed(self) -> int:
         return len(self._unconfirmed)
 
-    def send(self, tracklet: wire.Tracklet, data: bytes | None = None) -> None:
-        data = data if data is not None else wire.encode(tracklet)
-        self._unconfirmed[tracklet.id] = (data, 0.0)
-        self._try_send(tracklet.id, data)
+    def send(self, tracklet: wire.Tracklet) -> None:
+        self.send_raw(tracklet.id, wire.encode(tracklet))
+
+    def send_raw(self, tracklet_id: str, data: bytes) -> None:
+        """A tracklet already encoded (kept until confirmed, like send's)."""
+        self._unconfirmed[tracklet_id] = (data, 0.0)
+        self._try_send(tracklet_id, data)
 
     def _try_send(self, tid: str, data: bytes) -> bool:
         now = time.monotonic()

@@ -33,7 +33,7 @@ def test_run_until_done_resolves_every_tracklet(tmp_path):
     cli = [sys.executable, "-m", "starreid"]
     cfg = {
         "cameras": [{"id": "street", "source": str(short_clip(tmp_path / "street.avi")), "modality": "rgb"}],
-        "tracker": {"detect_scale": 1.3},
+        "tracker": {"detect_scale": 1.3, "spool_dir": str(tmp_path / "spool")},
         "model": {"depth": 18, "weights": str(tmp_path / "model.onnx"), "backend": "onnx", "seq_len": 12,
                   "height": 128, "width": 64, "batch_size": 4},
         "redis": {"data_dir": str(tmp_path / "redis"), "port": free_port()},

@@ -84,7 +84,8 @@ def test_camera_worker_sender_survives_a_killed_gallery(redis_server, tmp_path):
     proc = start_gallery_process(cfg, tmp_path / "gallery.log")
     r, keys, n = admin(redis_server.url), Keys("test"), 2000
     rng = np.random.default_rng(5)
-    sender = sender_of(zmq_cfg["tracklets"], zmq_cfg["events"], max_unconfirmed=300, resend_after_s=2.0)
+    sender = sender_of(zmq_cfg["tracklets"], zmq_cfg["events"], tmp_path / "spool", max_unconfirmed=300,
+                       resend_after_s=2.0)
     producer = threading.Thread(target=lambda: [sender.put(tracklet(f"w{i}", unit(rng), camera="cam1", t=float(i)))
                                                 for i in range(n)], daemon=True)
     try:
@@ -102,7 +103,7 @@ def test_camera_worker_sender_survives_a_killed_gallery(redis_server, tmp_path):
         sender.close(90)
         tids = processed_tracklets(r, keys)
         assert sorted(tids) == sorted(f"w{i}" for i in range(n)), "tracklets lost or processed twice"
-        assert sender.confirmed == n and sender.lost == 0 and sender.resent > 0
+        assert sender.confirmed == n and sender.lost == 0 and sender.kept == 0 and sender.resent > 0
         print(f"processed {done_at_kill} before the kill; {n} in all; resent {sender.resent}")
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -144,8 +145,8 @@ def test_entries_delivered_before_a_crash_are_replayed_once(redis_server):
     r, keys = admin(redis_server.url), Keys("test")
     durable.ensure_group(r, keys)
     rng = np.random.default_rng(2)
-    durable.append(r, keys, [(f"p{i}", wire.encode(tracklet(f"p{i}", unit(rng)))) for i in range(300)])
-    durable.append(r, keys, [("p7", wire.encode(tracklet("p7", unit(rng))))])  # a sender's retry
+    durable.append(r, keys, [(f"p{i}", wire.encode(tracklet(f"p{i}", unit(rng))), None) for i in range(300)])
+    durable.append(r, keys, [("p7", wire.encode(tracklet("p7", unit(rng))), None)])  # a sender's retry
     r.xreadgroup(GROUP, CONSUMER, {keys.log: ">"}, count=120)  # delivered, never acknowledged
     assert r.xpending(keys.log, GROUP)["pending"] == 120
     gallery = RunningGallery(redis_server.url)

@@ -83,3 +83,30 @@ def test_damaged_frame_in_a_video_is_counted_and_skipped(video, tmp_path, caplog
     assert [f.index for f in frames] == list(range(len(frames)))
     assert source.stats.decode_errors == 1
     assert "undecodable frame" in caplog.text and "damaged.avi" in caplog.text
+
+
+def test_truncated_images_are_rejected_not_used_as_frames(tmp_path, caplog):
+    """OpenCV decodes a JPEG cut short into a grey-filled picture without complaint: the end marker decides."""
+    for i in range(4):
+        cv2.imwrite(str(tmp_path / f"{i:03d}.jpg"), pattern(i * 40))
+    whole = (tmp_path / "001.jpg").read_bytes()
+    (tmp_path / "001.jpg").write_bytes(whole[: len(whole) * 2 // 3])
+    assert cv2.imread(str(tmp_path / "001.jpg")) is not None  # what reading it as a file would have accepted
+    cv2.imwrite(str(tmp_path / "004.png"), pattern(7))
+    png = (tmp_path / "004.png").read_bytes()
+    (tmp_path / "004.png").write_bytes(png[:-20])
+    source = open_source(camera(str(tmp_path), "cam6", "rgb"))
+    frames = list(source.frames())
+    assert len(frames) == 3 and source.stats.decode_errors == 2
+    assert "001.jpg" in caplog.text and "004.png" in caplog.text
+
+
+def test_a_video_cut_short_is_an_error_with_its_missing_frames_counted(video, tmp_path, caplog):
+    data = open(video, "rb").read()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 3])  # the header still declares 30 frames
+    source = open_source(camera(str(cut), "cam7", "rgb"))
+    frames = list(source.frames())
+    assert len(frames) < 15
+    assert source.stats.decode_errors == 30 - len(frames)
+    assert any(r.levelname == "ERROR" and "declares" in r.getMessage() for r in caplog.records)

@@ -16,11 +16,12 @@ THRESHOLDS = {"rgb_rgb": 0.65, "ir_ir": 0.65, "rgb_ir": 0.58}
 
 
 def write_deployment(path: Path, **sections) -> str:
-    """A deployment config: one camera cam0, metrics on 127.0.0.1, the test thresholds; each keyword replaces
-    (dict values: updates) that section."""
+    """A deployment config: one camera cam0, metrics on 127.0.0.1, the test thresholds, the workers' spool
+    beside the file; each keyword replaces (dict values: updates) that section."""
     cfg = {
         "kind": "deployment",
         "cameras": [{"id": "cam0", "source": "/dev/null", "modality": "rgb"}],
+        "tracker": {"spool_dir": str(Path(path).parent / "spool")},  # never the working directory's
         "gallery": {"thresholds": THRESHOLDS},
         "metrics": {"host": "127.0.0.1", "gallery_port": 0},
         "logging": {"level": "INFO"},
@@ -63,3 +64,28 @@ def scrape(port: int, camera: str | None = "cam0") -> dict[str, float]:
             tag = sample.labels.get("reason") or sample.labels.get("outcome") or sample.labels.get("stage")
             out[sample.name + (f"|{tag}" if tag else "")] = sample.value
     return out
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """Live child processes of pid: {child pid: command line}."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out[int(entry.name)] = cmdline
+    return out
+
+
+def alive(pid: int) -> bool:
+    """A process that exists and has not exited (a zombie has)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

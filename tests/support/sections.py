@@ -10,14 +10,14 @@ def camera(source: str, camera_id: str, modality: str = "rgb", backoff_max: floa
     return CameraConfig(id=camera_id, source=str(source), modality=modality, **values)
 
 
-def sender(tracklets: str, events: str, queue_size: int | None = None, **zmq):
-    """A TrackletSender built from zmq and tracker sections with these endpoints and settings."""
+def sender(tracklets: str, events: str, spool_dir, queue_size: int | None = None, camera: str = "cam0", **zmq):
+    """A TrackletSender built from zmq and tracker sections with these endpoints, spool folder and settings."""
     from starreid.app.config.tracker import TrackerConfig
     from starreid.app.config.zmq import ZmqConfig
     from starreid.tracker.sender import TrackletSender
 
-    tracker = TrackerConfig() if queue_size is None else TrackerConfig(queue_size=queue_size)
-    return TrackletSender.from_config(ZmqConfig(tracklets=tracklets, events=events, **zmq), tracker)
+    tracker = TrackerConfig(spool_dir=str(spool_dir), **({} if queue_size is None else {"queue_size": queue_size}))
+    return TrackletSender.from_config(ZmqConfig(tracklets=tracklets, events=events, **zmq), tracker, camera)
 
 
 def gallery_client(tracklets: str, events: str, **zmq):

@@ -1,4 +1,6 @@
 """Identity resolution, index, retention and durable-log settings for the gallery."""
+from typing import Literal
+
 from pydantic import Field
 
 from starreid.app.config.base import Section
@@ -43,5 +45,9 @@ class GalleryConfig(Section):
                                               "model's input height or width is rejected before decoding")
     recv_budget_mb: int = Field(default=256, ge=32, description="memory for received tracklets (the ZeroMQ "
                                 "queue, an ingest batch, a read batch), in MiB")
+    log_crops: Literal["none", "thumbnail", "all"] = Field(
+        default="thumbnail", description="crops kept in the durable log for a tracklet that arrives embedded: "
+        "none; one thumbnail (identity sheets show it; ~10 KB); or all of them (~190 KB: lets the log be "
+        "re-embedded centrally by another model)")
     cache_budget_mb: int = Field(default=64, ge=0, description="memory for tracklets decoded at ingest and kept "
                                  "for resolution, in MiB (0 = decode again)")

@@ -20,4 +20,7 @@ class RedisConfig(Section):
     key_prefix: str = Field(default="starreid", pattern=r"^[A-Za-z0-9_.-]+$", description="prefix of every key")
     socket_timeout_s: float = Field(default=5.0, gt=0)
     data_dir: str = Field(default="./data/redis", description="embedded server's data directory")
-    port: int = Field(default=6399, ge=0, le=65535, description="embedded server's port (127.0.0.1)")
+    port: int = Field(default=6399, ge=1, le=65535, description="embedded server's port (127.0.0.1)")
+    maxmemory_mb: int | None = Field(default=2048, ge=16, description="embedded server's memory cap; past it "
+                                     "writes are refused (never evicted) and the gallery holds new tracklets back "
+                                     "until trimming frees room; null = no cap")

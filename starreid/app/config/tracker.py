@@ -31,6 +31,8 @@ class TrackerConfig(Section):
     jpeg_quality: int = Field(default=90, ge=10, le=100)
     queue_size: int = Field(default=64, ge=1, description="tracklets waiting for the sender before back-pressure")
     flush_timeout_s: float = Field(default=10.0, ge=0, description="time to deliver held tracklets at shutdown")
+    spool_dir: str = Field(default="./data/spool", description="tracklets not yet confirmed by the gallery are "
+                           "kept here (a subfolder per camera) and sent again when the worker restarts")
 
     @model_validator(mode="after")
     def _check(self):

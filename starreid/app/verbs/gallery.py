@@ -15,7 +15,8 @@ def register(subparsers) -> None:
         "gallery", help="run the identity gallery (PULL tracklets, resolve identities, PUBlish events)",
         description="Run the cross-camera identity gallery: tracklets arrive over ZeroMQ, go to a durable "
                     "Redis Stream, are resolved to identities, and identity events go out on ZeroMQ PUB and a "
-                    "Redis Stream. Without redis.url an embedded redis-server is started in redis.data_dir.")
+                    "Redis Stream. Without redis.url it uses the embedded redis-server on 127.0.0.1:redis.port, "
+                    "which `starreid redis` runs (and `starreid run` supervises).")
     parser.add_argument("--config", required=True, metavar="FILE", help="deployment config (YAML)")
     parser.set_defaults(func=run)
 
@@ -31,21 +32,9 @@ def redis_kwargs(rcfg) -> dict:
                 socket_timeout_s=rcfg.socket_timeout_s)
 
 
-@contextlib.contextmanager
-def redis_url(rcfg, start: bool):
-    """The Redis URL to use: the configured one, or the embedded server on 127.0.0.1:port. start=False
-    reuses a running embedded server (a gallery's) and starts one only if none answers."""
-    if rcfg.url:
-        yield rcfg.url
-        return
-    from starreid.storage.connect import reachable
-    from starreid.storage.redis_server import EmbeddedRedis
-
-    if not start and reachable("127.0.0.1", rcfg.port):
-        yield f"redis://127.0.0.1:{rcfg.port}/0"
-        return
-    with EmbeddedRedis.from_config(rcfg) as server:
-        yield server.url
+def redis_url(rcfg) -> str:
+    """The configured Redis, or the deployment's embedded one on 127.0.0.1:redis.port."""
+    return rcfg.url or f"redis://127.0.0.1:{rcfg.port}/0"
 
 
 @contextlib.contextmanager
@@ -55,8 +44,13 @@ def gallery_redis(rcfg):
     from starreid.storage.connect import connect
     from starreid.storage.keys import Keys
 
-    with redis_url(rcfg, start=False) as url:
-        yield connect(url, **redis_kwargs(rcfg)), Keys(rcfg.key_prefix)
+    from starreid.storage.redis_server import EmbeddedRedis, ping
+
+    if rcfg.url or ping("127.0.0.1", rcfg.port):
+        yield connect(redis_url(rcfg), **redis_kwargs(rcfg)), Keys(rcfg.key_prefix)
+        return
+    with EmbeddedRedis.from_config(rcfg) as server:  # nothing runs: read the data directory with a server of our own
+        yield connect(server.url, **redis_kwargs(rcfg)), Keys(rcfg.key_prefix)
 
 
 def make_embed(mcfg):
@@ -86,7 +80,6 @@ def run(args: argparse.Namespace) -> int:
     from starreid.contracts import metrics
     from starreid.storage.connect import connect
     from starreid.storage.keys import Keys
-    from starreid.storage.redis_server import RedisServerError
     from starreid.storage.service import GalleryService
 
     kwargs = redis_kwargs(cfg.redis)
@@ -95,19 +88,17 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"cannot serve metrics on {cfg.metrics.host}:{cfg.metrics.gallery_port}: {exc}", file=sys.stderr)
         return 1
+    url = redis_url(cfg.redis)
     try:
-        with redis_url(cfg.redis, start=True) as url:
-            service = GalleryService.from_config(cfg.gallery, cfg.zmq, cfg.model, connect=lambda: connect(url, **kwargs),
-                                                 keys=Keys(cfg.redis.key_prefix), embed=make_embed(cfg.model))
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: service.request_stop())
-            log.info("metrics on %s", server.url)
-            service.run()
+        service = GalleryService.from_config(cfg.gallery, cfg.zmq, cfg.model, connect=lambda: connect(url, **kwargs),
+                                             keys=Keys(cfg.redis.key_prefix), embed=make_embed(cfg.model))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: service.request_stop())
+        log.info("metrics on %s; redis %s%s", server.url, url.split("@")[-1],
+                 "" if cfg.redis.url else " (the embedded one: `starreid redis`, started by `starreid run`)")
+        service.run()
     except zmq.ZMQError as exc:
         print(f"cannot bind {cfg.zmq.tracklets} / {cfg.zmq.events}: {exc}", file=sys.stderr)
-        return 1
-    except RedisServerError as exc:
-        print(f"cannot start the embedded redis-server: {exc}", file=sys.stderr)
         return 1
     finally:
         server.close()

@@ -39,17 +39,18 @@ def run(args: argparse.Namespace) -> int:
     port = args.metrics_port if args.metrics_port is not None else cfg.metrics.worker_port_base + cfg.camera_index(cam.id)
     server = metrics.serve(cfg.metrics.host, port)
     log.info("camera %s: metrics on %s", cam.id, server.url)
-    embed = None
+    embed_batch = None
     if cfg.model.weights:  # before the pose model loads: MindSpore cannot be imported after MediaPipe
-        from starreid.app.embedding import tracklet_embedder
+        from starreid.app.embedding import TrackletEmbedder
 
-        embed = tracklet_embedder(cfg.model)
+        embed_batch = TrackletEmbedder(cfg.model).batch
     pipeline = CameraPipeline.from_config(cfg.tracker, cam.id, cam.modality, cfg.model.height, cfg.model.width)
     source = open_source(cam)
-    sender = TrackletSender.from_config(cfg.zmq, cfg.tracker)
+    sender = TrackletSender.from_config(cfg.zmq, cfg.tracker, cam.id)
     log.info("camera %s (%s): reading %s, publishing to %s", cam.id, cam.modality, cam.source, cfg.zmq.tracklets)
     try:
-        return Worker(source, pipeline, sender, embed, flush_timeout=cfg.tracker.flush_timeout_s).run(stop)
+        return Worker(source, pipeline, sender, embed_batch, flush_timeout=cfg.tracker.flush_timeout_s,
+                      queue_size=cfg.tracker.queue_size, max_batch=cfg.model.batch_size).run(stop)
     finally:
         pipeline.detector.close()
         server.close()
