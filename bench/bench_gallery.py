@@ -64,7 +64,7 @@ def bench_ingest(n: int, identities: int, dim: int, workdir: Path, batch_size: i
     msgs = [wire.encode(_tracklet(f"b{i}", vecs[i], f"cam{cams[i]}", "ir" if ir[i] else "rgb", 3.0 * i,
                                   "synthetic:bench")) for i in tqdm(range(n), desc="encode", leave=False)]
     with EmbeddedRedis(workdir / "redis", free_port(), maxmemory_mb=None) as srv:
-        r = connect(srv.url)
+        r = connect(srv.url, socket_timeout_s=5.0)
         ref_keys = Keys("reference")
         t0 = time.perf_counter()
         for at in range(0, n, 256):

@@ -24,6 +24,9 @@ fi
 # libgl1/libglib2.0-0: the OpenCV build mediapipe pulls in links them; opencv-doc: the sample video vtest.avi.
 packages=(libgl1 libglib2.0-0 opencv-doc)
 "$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3.11-venv)
+# --dev: prometheus gives promtool (the rules' checks and unit tests) and the server the monitoring test runs on
+# a port of its own. Production's Prometheus usually runs elsewhere, so the runtime install leaves it out.
+[ -n "$extras" ] && packages+=(prometheus)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -32,6 +35,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    # the package starts a server on :9090 (systemd or its init script); the tests start their own
+    if [ -d /run/systemd/system ]; then
+      $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+    else
+      $sudo /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+      $sudo update-rc.d prometheus disable >/dev/null 2>&1 || true
+    fi
+  fi
 fi
 
 [ -x .venv/bin/python ] || "$python" -m venv .venv

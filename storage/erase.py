@@ -6,6 +6,7 @@ import json
 
 import redis
 
+from starreid.storage.connect import node_of
 from starreid.storage.keys import Keys
 
 
@@ -45,9 +46,10 @@ def erase_identities(client: redis.Redis, keys: Keys, iids: list[str]) -> dict[s
     return {"identities": removed, "tracklets": len(tids), "log_entries": log_entries, "events": events}
 
 
-def compact_on_disk(client: redis.Redis) -> None:
-    """Rewrite the append-only file so erased data leaves the disk too (best effort)."""
+def compact_on_disk(client: redis.Redis, keys: Keys) -> None:
+    """Rewrite the append-only file so erased data leaves the disk too (best effort; on a cluster, of the node
+    holding the gallery's slot)."""
     try:
-        client.bgrewriteaof()
+        client.bgrewriteaof(**node_of(client, keys.log))
     except redis.ResponseError:
         pass  # a rewrite is already in progress; the next one drops the erased data

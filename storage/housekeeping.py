@@ -9,6 +9,7 @@ import redis
 
 from starreid.storage import log as durable
 from starreid.storage import metrics as M
+from starreid.storage.connect import node_of
 from starreid.storage.erase import compact_on_disk, erase_identities
 from starreid.storage.keys import GROUP, Keys
 from starreid.storage.resolver import Resolver
@@ -48,7 +49,7 @@ class Housekeeper:
 
     def memory(self) -> None:
         """Redis's memory against its cap, as metrics (an alert watches the headroom)."""
-        info = self.client.info("memory")
+        info = self.client.info("memory", **node_of(self.client, self.keys.log))
         used, limit = int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))
         M.REDIS_MEMORY.set(used)
         M.REDIS_MEMORY_LIMIT.set(limit)
@@ -71,7 +72,7 @@ class Housekeeper:
             iid, req = fields.get(b"iid", b"").decode(), fields.get(b"req", b"").decode()
             if fields.get(b"op") == b"forget" and iid:
                 counts = self.erase([iid], "forget")
-                compact_on_disk(self.client)
+                compact_on_disk(self.client, self.keys)
                 log.info("erased identity %s on request: %s", iid, counts)
             if req:
                 self.client.set(self.keys.erased(req), "1", ex=300)

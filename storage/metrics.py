@@ -27,3 +27,7 @@ REDIS_FULL = m.counter("starreid_gallery_redis_full_total",
                        "writes Redis refused at its memory cap (held and retried, never dropped)")
 REDIS_MEMORY = m.gauge("starreid_gallery_redis_memory_used_bytes", "memory Redis uses (INFO memory)")
 REDIS_MEMORY_LIMIT = m.gauge("starreid_gallery_redis_memory_limit_bytes", "Redis's maxmemory (0 = no cap)")
+AUTH_FAILURES = m.counter("starreid_gallery_auth_failures_total",
+                          "connections refused at the CURVE handshake, by socket (tracklets, events) and reason "
+                          "(key: a client key not in authorized_clients; handshake: a wrong server key, plain TCP "
+                          "or anything else that does not speak CURVE)", ("socket", "reason"))

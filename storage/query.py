@@ -67,5 +67,5 @@ def forget(client: redis.Redis, keys: Keys, iid: str, wait_s: float = 10.0) -> d
             time.sleep(0.05)
         client.xdel(keys.control, eid)  # the request names the identity: leave no copy of it
     counts = erase_identities(client, keys, [iid])
-    compact_on_disk(client)
+    compact_on_disk(client, keys)
     return {"by": "forget", **counts}

@@ -19,7 +19,8 @@ import numpy as np
 import redis
 import zmq
 
-from starreid.contracts import wire
+from starreid.contracts import metrics, wire
+from starreid.contracts.curve import ServerKeys
 from starreid.storage import log as durable
 from starreid.storage import metrics as M
 from starreid.storage import store
@@ -38,7 +39,9 @@ class GalleryService:
                  *, batch_size: int, recv_hwm: int, events_hwm: int, retention_s: float | None,
                  retention_sweep_s: float, log_retention_s: float, events_retention_s: float, dedupe_ttl_s: float,
                  drain_timeout_s: float, max_crop: tuple[int, int], recv_budget_bytes: int, cache_budget_bytes: int,
-                 log_crops: str):
+                 log_crops: str, curve: ServerKeys | None):
+        """tracklets_endpoint and events_endpoint are bound here (PULL and PUB). curve: the gallery's CURVE keys
+        and the folder of client keys it lets in (starreid.storage.security), or None for plain TCP."""
         self._connect, self.keys, self._make_resolver = connect, keys, make_resolver
         self.embed, self.batch_size, self.dedupe_ttl_s = embed, batch_size, dedupe_ttl_s
         self.drain_timeout_s, self.log_crops = drain_timeout_s, log_crops
@@ -51,14 +54,29 @@ class GalleryService:
         self._recv_budget = recv_budget_bytes
         self._cache_budget = cache_budget_bytes
         self._stop = threading.Event()
-        self._ctx = zmq.Context.instance()
+        # CURVE needs a ZAP handler, one per context: the gallery then has a context of its own.
+        self._ctx = zmq.Context.instance() if curve is None else zmq.Context()
+        self._guard = None
+        if curve is not None:
+            from starreid.storage.security import CurveGuard
+
+            self._guard = CurveGuard(self._ctx, curve)
         self._pull = self._ctx.socket(zmq.PULL)
         self._pull.setsockopt(zmq.RCVHWM, max(1, min(recv_hwm, recv_budget_bytes // self._max_recv)))
         self._pull.setsockopt(zmq.MAXMSGSIZE, self._max_recv)
-        self._pull.bind(tracklets_endpoint)
         self._pub = self._ctx.socket(zmq.PUB)
         self._pub.setsockopt(zmq.SNDHWM, events_hwm)
-        self._pub.bind(events_endpoint)
+        try:
+            if self._guard is not None:
+                self._guard.secure(self._pull, "tracklets")
+                self._guard.secure(self._pub, "events")
+            self._pull.bind(tracklets_endpoint)
+            self._pub.bind(events_endpoint)
+        except zmq.ZMQError:
+            self.close_sockets()
+            raise
+        if self._guard is not None:
+            self._guard.start()
         self.tracklets_endpoint = self._pull.getsockopt_string(zmq.LAST_ENDPOINT)
         self.events_endpoint = self._pub.getsockopt_string(zmq.LAST_ENDPOINT)
         self.client: redis.Redis | None = None  # resolution's connection
@@ -81,16 +99,17 @@ class GalleryService:
     def from_config(cls, gallery, zmq, model, connect: Callable[[], redis.Redis], keys: Keys,
                     embed: Callable[[wire.Tracklet], wire.Embedding] | None,
                     make_resolver: Callable[[], Resolver] | None = None) -> "GalleryService":
-        """From the gallery and zmq config sections; the model section gives the input size crops are checked
-        against. make_resolver defaults to Resolver.from_config(gallery)."""
-        return cls(connect, keys, make_resolver or (lambda: Resolver.from_config(gallery)), zmq.tracklets,
-                   zmq.events, embed, batch_size=gallery.batch_size, recv_hwm=zmq.recv_hwm, events_hwm=zmq.events_hwm,
+        """From the gallery and zmq config sections (the bind addresses; curve: its key files are read here);
+        the model section gives the input size crops are checked against. make_resolver defaults to
+        Resolver.from_config(gallery)."""
+        return cls(connect, keys, make_resolver or (lambda: Resolver.from_config(gallery)), zmq.tracklets_bind,
+                   zmq.events_bind, embed, batch_size=gallery.batch_size, recv_hwm=zmq.recv_hwm, events_hwm=zmq.events_hwm,
                    retention_s=gallery.retention_s, retention_sweep_s=gallery.retention_sweep_s,
                    log_retention_s=gallery.log_retention_s, events_retention_s=gallery.events_retention_s,
                    dedupe_ttl_s=gallery.dedupe_ttl_s, drain_timeout_s=gallery.drain_timeout_s,
                    max_crop=(int(model.height * gallery.max_crop_scale), int(model.width * gallery.max_crop_scale)),
                    recv_budget_bytes=gallery.recv_budget_mb << 20, cache_budget_bytes=gallery.cache_budget_mb << 20,
-                   log_crops=gallery.log_crops)
+                   log_crops=gallery.log_crops, curve=ServerKeys.from_config(zmq.curve))
 
     # ------------------------------------------------------------ lifecycle
     def request_stop(self) -> None:
@@ -99,6 +118,7 @@ class GalleryService:
     def run(self) -> None:
         """Serve until request_stop(), then drain: log what ZeroMQ holds, resolve the log, close."""
         log.info("gallery: tracklets on %s, events on %s", self.tracklets_endpoint, self.events_endpoint)
+        metrics.set_ready("gallery", lambda: not self._broken and not self._stop.is_set())  # state loaded, Redis up
         self._ingest_thread.start()
         try:
             while not self._stop.is_set():
@@ -173,6 +193,10 @@ class GalleryService:
         if self.client is None:
             self.client = self._connect()
         self.client.ping()
+        moved = store.migrate_untagged(self.client, self.keys)
+        if moved:
+            log.warning("renamed %d keys of the layout before hash tags (%s:*) to %s:*", moved, self.keys.prefix,
+                        self.keys.tag)
         durable.ensure_group(self.client, self.keys)
         started = time.monotonic()
         identities, vectors = store.load_all(self.client, self.keys)
@@ -200,7 +224,19 @@ class GalleryService:
             except RETRYABLE:
                 pass
         self._pub.close(linger=1000)
+        if self._guard is not None:
+            self._guard.stop()
+            if not self._ingest_thread.is_alive():  # every socket of our own context is closed
+                self._ctx.term()
         log.info("gallery drained and stopped")
+
+    def close_sockets(self) -> None:
+        """Close the sockets of a service that will not run (run() closes them itself)."""
+        self._pull.close(linger=0)
+        self._pub.close(linger=0)
+        if self._guard is not None:
+            self._guard.stop()
+            self._ctx.term()
 
     # ------------------------------------------------------------ the loop
     def _step(self) -> int:

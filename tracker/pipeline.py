@@ -66,7 +66,7 @@ class CameraPipeline:
             step = self.tracker.predict()
         self.observe("track", time.perf_counter() - start)
         tracks = step.tracks
-        out = [t for t in map(self.builder.end, step.finished) if t is not None]
+        out = [t for track_id in step.finished for t in self.builder.end(track_id)]
 
         boxes = [self.detections[t.det_index].box if t.det_index >= 0 else t.box for t in tracks]
         wanted = [i for i, t in enumerate(tracks) if self.builder.wants(t.track_id)]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from starreid.contracts import wire
 from starreid.contracts.client import GalleryClient
+from starreid.contracts.curve import ClientKeys
 from starreid.tracker.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,11 @@ _END = object()
 
 class TrackletSender:
     def __init__(self, endpoint: str, events_endpoint: str, *, send_hwm: int, queue_size: int, max_unconfirmed: int,
-                 resend_after_s: float, spool: Spool):
+                 resend_after_s: float, spool: Spool, curve: ClientKeys | None):
+        """curve: CURVE keys for both sockets (None: plain TCP); see starreid.contracts.client."""
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
-        self._client = GalleryClient(endpoint, events_endpoint, resend_after_s=resend_after_s, send_hwm=send_hwm)
+        self._client = GalleryClient(endpoint, events_endpoint, resend_after_s=resend_after_s, send_hwm=send_hwm,
+                                     curve=curve)
         self.spool = spool
         self.max_unconfirmed = max_unconfirmed
         # callbacks for the worker's metrics
@@ -45,16 +48,18 @@ class TrackletSender:
         self.lost = 0  # could not be encoded (nothing else is ever dropped)
         self.from_spool = 0  # kept by an earlier run and sent again by this one
         self.kept = 0  # in the spool when the sender stopped: not confirmed, sent again at the next start
+        self._earlier = spool.pending()  # read now, before put() adds this run's own
         self._thread = threading.Thread(target=self._run, name="tracklet-sender", daemon=True)
         self._thread.start()
 
     @classmethod
     def from_config(cls, zmq, tracker, camera: str) -> "TrackletSender":
-        """From the zmq section (endpoints, send_hwm, max_unconfirmed, resend_after_s) and the tracker section
-        (queue_size, spool_dir: this camera's spool is the subfolder named after it)."""
+        """From the zmq section (the connect addresses, send_hwm, max_unconfirmed, resend_after_s, curve: its key
+        files are read here) and the tracker section (queue_size, spool_dir: this camera's spool is the
+        subfolder named after it)."""
         return cls(zmq.tracklets, zmq.events, send_hwm=zmq.send_hwm, queue_size=tracker.queue_size,
                    max_unconfirmed=zmq.max_unconfirmed, resend_after_s=zmq.resend_after_s,
-                   spool=Spool(Path(tracker.spool_dir) / camera))
+                   spool=Spool(Path(tracker.spool_dir) / camera), curve=ClientKeys.from_config(zmq.curve))
 
     @property
     def depth(self) -> int:
@@ -67,6 +72,11 @@ class TrackletSender:
     @property
     def resent(self) -> int:
         return self._client.resent
+
+    @property
+    def refused(self) -> int:
+        """Handshakes the gallery refused (CURVE)."""
+        return self._client.refused
 
     def keep(self, tracklet: wire.Tracklet) -> None:
         """Into the spool only (a tracklet still on its way here, e.g. being embedded); put() replaces it."""
@@ -105,9 +115,10 @@ class TrackletSender:
     def _run(self) -> None:
         ending = False
         try:
-            for tracklet_id, data in self.spool.pending():  # what an earlier run sent and never saw confirmed
+            for tracklet_id, data in self._earlier:  # what an earlier run sent and never saw confirmed
                 self._client.send_raw(tracklet_id, data)
                 self.from_spool += 1
+            self._earlier = []
             if self.from_spool:
                 log.info("resending %d tracklets kept in %s by an earlier run", self.from_spool, self.spool.folder)
             while True:

@@ -14,6 +14,7 @@ import numpy as np
 
 from starreid.contracts.wire import Tracklet, encode_crops
 from starreid.streams.frame import Frame
+from starreid.tracker.purity import appearance, split_point
 
 
 @dataclass
@@ -22,6 +23,7 @@ class _Buffer:
     times: list[float] = field(default_factory=list)
     crops: list[bytes] = field(default_factory=list)
     keypoints: list[np.ndarray | None] = field(default_factory=list)  # None: pose not estimated
+    looks: list[np.ndarray] = field(default_factory=list)  # appearance descriptors (tracker.purity)
     skip: int = 0  # frames still to skip before the next window starts (stride > length)
     session: str = ""  # the source session of the track's frames (a track never spans two)
 
@@ -29,27 +31,34 @@ class _Buffer:
         return len(self.indices)
 
     def drop(self, n: int) -> None:
-        for seq in (self.indices, self.times, self.crops, self.keypoints):
+        for seq in (self.indices, self.times, self.crops, self.keypoints, self.looks):
             del seq[:n]
 
 
 class TrackletBuilder:
     MIN_JOINTS = 4  # a frame's pose is valid with at least this many joints
+    PURITY_MIN_PART = 4  # frames on each side of an appearance change (a shorter blip is an occlusion)
 
     def __init__(self, camera: str, modality: str, *, length: int, stride: int, min_frames: int, jpeg_quality: int,
-                 pose_every: int):
+                 pose_every: int, purity_split: float | None):
+        """purity_split: appearance distance (tracker.purity) past which a window is cut where its look
+        changes, None = never cut."""
         if length < 1 or stride < 1 or pose_every < 1 or not 1 <= min_frames <= length:
             raise ValueError("need length, stride, pose_every >= 1 and 1 <= min_frames <= length")
         self.camera, self.modality = camera, modality
         self.length, self.stride, self.min_frames = length, stride, min_frames
         self.min_joints, self.jpeg_quality, self.pose_every = self.MIN_JOINTS, jpeg_quality, pose_every
+        self.purity_split = purity_split
+        self.on_purity_cut = lambda: None  # for the worker's metrics
         self._buffers: dict[int, _Buffer] = {}
 
     @classmethod
     def from_config(cls, tracker, camera: str, modality: str) -> "TrackletBuilder":
-        """From the tracker config section (tracklet_len, tracklet_stride, min_frames, jpeg_quality, pose_every)."""
+        """From the tracker config section (tracklet_len, tracklet_stride, min_frames, jpeg_quality, pose_every,
+        purity_split)."""
         return cls(camera, modality, length=tracker.tracklet_len, stride=tracker.tracklet_stride,
-                   min_frames=tracker.min_frames, jpeg_quality=tracker.jpeg_quality, pose_every=tracker.pose_every)
+                   min_frames=tracker.min_frames, jpeg_quality=tracker.jpeg_quality, pose_every=tracker.pose_every,
+                   purity_split=tracker.purity_split)
 
     def wants(self, track_id: int) -> bool:
         """Whether the next frame of this track goes into a window (else skip its crop and pose)."""
@@ -73,8 +82,15 @@ class TrackletBuilder:
         buf.times.append(frame.timestamp)
         buf.crops.append(encode_crops(crop[None], self.jpeg_quality)[0])
         buf.keypoints.append(None if keypoints is None else np.asarray(keypoints, np.float32))
+        if self.purity_split is not None:
+            buf.looks.append(appearance(crop, self.modality))
         if len(buf) < self.length:
             return None
+        k = self._impure_at(buf)
+        if k is not None:  # two people in this window: what came before the change is one tracklet
+            tracklet = self._cut(track_id, buf, k) if k >= self.min_frames else None
+            buf.drop(k)
+            return tracklet
         tracklet = self._cut(track_id, buf, self.length)
         if self.stride >= self.length:
             buf.drop(self.length)
@@ -83,16 +99,32 @@ class TrackletBuilder:
             buf.drop(self.stride)
         return tracklet
 
-    def end(self, track_id: int) -> Tracklet | None:
-        """The track is gone: emit its partial window (padded) if long enough, and free its buffer."""
-        buf = self._buffers.pop(track_id, None)
-        if buf is None or len(buf) < self.min_frames:
+    def _impure_at(self, buf: _Buffer) -> int | None:
+        if self.purity_split is None:
             return None
-        return self._cut(track_id, buf, len(buf))
+        k = split_point(buf.looks, self.PURITY_MIN_PART, self.purity_split)
+        if k is not None:
+            self.on_purity_cut()
+        return k
+
+    def end(self, track_id: int) -> list[Tracklet]:
+        """The track is gone: emit its partial window (padded) if long enough, split where its look changes,
+        and free its buffer."""
+        buf = self._buffers.pop(track_id, None)
+        if buf is None:
+            return []
+        out = []
+        k = self._impure_at(buf) if len(buf) >= self.min_frames else None
+        if k is not None:
+            if k >= self.min_frames:
+                out.append(self._cut(track_id, buf, k))
+            buf.drop(k)
+        if len(buf) >= self.min_frames:
+            out.append(self._cut(track_id, buf, len(buf)))
+        return out
 
     def flush(self) -> list[Tracklet]:
-        out = [self.end(track_id) for track_id in list(self._buffers)]
-        return [t for t in out if t is not None]
+        return [t for track_id in list(self._buffers) for t in self.end(track_id)]
 
     @property
     def buffered_frames(self) -> int:

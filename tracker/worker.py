@@ -38,6 +38,8 @@ class WorkerMetrics:
                                            LABELS, LATENCY_BUCKETS))
         self.embed_queue = lab(metrics.gauge("starreid_worker_embed_queue_depth",
                                              "tracklets waiting for the embedding thread", LABELS))
+        self.purity_cuts = lab(metrics.counter("starreid_tracker_purity_cuts_total",
+                                               "tracklet windows cut where the track's appearance changed", LABELS))
         self.active = lab(metrics.gauge("starreid_tracker_active_tracks", "tracks currently followed", LABELS))
         self.emitted = lab(metrics.counter("starreid_worker_tracklets_emitted_total", "tracklets cut", LABELS))
         self.sent = lab(metrics.counter("starreid_worker_tracklets_sent_total", "tracklets handed to ZeroMQ", LABELS))
@@ -77,6 +79,7 @@ class Worker:
                                           max_batch=max_batch)
             self.embed_stage.on_batch = self._embedded
         pipeline.observe = lambda stage, seconds: self.metrics.stage[stage].observe(seconds)
+        pipeline.builder.on_purity_cut = self.metrics.purity_cuts.inc
         sender.on_sent = lambda t: self.metrics.sent.inc()
         sender.on_confirmed = lambda tracklet_id: self.metrics.confirmed.inc()
         sender.on_error = lambda t, exc: self.metrics.send_errors.inc()
@@ -92,6 +95,7 @@ class Worker:
                     self._consume(stop)
                 except SourceError as exc:
                     self.metrics.source_errors.inc()
+                    metrics.set_ready("source", False)
                     log.error("%s (retrying)", exc)
                     stop.wait(self._retry.next_delay())
                     continue
@@ -126,6 +130,7 @@ class Worker:
                 log.exception("camera %s: frame %d failed", self.camera, frame.index)
                 continue
             self.metrics.frames.inc()
+            metrics.set_ready("source", True)  # /readyz: the source is open and frames flow
             self.metrics.frame_latency.observe(time.perf_counter() - start)
             self.metrics.active.set(len(self.pipeline.views))
             self._retry.reset()

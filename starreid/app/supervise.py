@@ -23,10 +23,32 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from starreid.app.verbs import EXIT_CONFIG
+from starreid.contracts import metrics
 from starreid.contracts.backoff import Backoff
 from starreid.storage.redis_server import die_with_parent
 
 log = logging.getLogger(__name__)
+# starreid.tracker.worker.EXIT_UNCONFIRMED, not imported here: that module loads OpenCV (tests check they agree)
+EXIT_UNCONFIRMED = 3
+
+RESTARTS = metrics.counter("starreid_supervisor_restarts_total", "child restarts after a failure", ("child",))
+EXITS = metrics.counter("starreid_supervisor_child_exits_total",
+                        "child exits by reason: done (0), config (2), unconfirmed (3: a worker stopped with tracklets "
+                        "unconfirmed), signal (killed), error (any other code)", ("child", "reason"))
+UP = metrics.gauge("starreid_supervisor_child_up", "1 while the child process runs", ("child",))
+FINISHED = metrics.gauge("starreid_supervisor_child_finished",
+                         "1 once the child has stopped for good (done, a configuration error, or stopped)", ("child",))
+EXIT_REASONS = ("done", "config", "unconfirmed", "signal", "error")
+
+
+def exit_reason(code: int) -> str:
+    if code == 0:
+        return "done"
+    if code == EXIT_CONFIG:
+        return "config"
+    if code == EXIT_UNCONFIRMED:
+        return "unconfirmed"
+    return "signal" if code < 0 else "error"
 
 
 @dataclass
@@ -56,6 +78,11 @@ class Supervisor:
         self.health_timeout_s = health_timeout_s
         for child in children:
             child.backoff = Backoff(*backoff_s, jitter=False)
+            RESTARTS.labels(child.name)  # every series from the start, at 0: increase() sees the first event
+            for reason in EXIT_REASONS:
+                EXITS.labels(child.name, reason)
+            UP.labels(child.name).set(0)
+            FINISHED.labels(child.name).set(0)
         self._stopping = False
 
     def start(self) -> None:
@@ -66,6 +93,7 @@ class Supervisor:
         log.info("starting %s: %s", child.name, " ".join(child.argv))
         child.proc = subprocess.Popen(child.argv, process_group=0, preexec_fn=die_with_parent)
         child.started_at, child.unhealthy_since = time.monotonic(), None
+        UP.labels(child.name).set(1)
 
     def poll(self) -> None:
         """Reap exited children, kill ones that stayed unhealthy, restart failed ones whose backoff has passed."""
@@ -93,6 +121,7 @@ class Supervisor:
         code = child.proc.returncode
         child.exit_codes.append(code)
         child.proc = None
+        self._count_exit(child, code)
         if code == 0:
             child.finished = True
             log.info("%s finished (exit 0)", child.name)
@@ -104,8 +133,19 @@ class Supervisor:
                 child.backoff.reset()  # it ran well for a while: this failure starts the backoff afresh
             delay = child.backoff.next_delay()
             child.restarts += 1
+            RESTARTS.labels(child.name).inc()
             child.next_start = now + delay
             log.warning("%s exited with %d; restart %d in %.1f s", child.name, code, child.restarts, delay)
+        FINISHED.labels(child.name).set(int(child.finished))
+
+    @staticmethod
+    def _count_exit(child: Child, code: int) -> None:
+        EXITS.labels(child.name, exit_reason(code)).inc()
+        UP.labels(child.name).set(0)
+
+    def ready(self) -> bool:
+        """Every child that is not finished is running (none is waiting for a restart); for /readyz."""
+        return not self._stopping and all(c.proc is not None or c.finished for c in self.children)
 
     def running(self, names: set[str] | None = None) -> bool:
         """Whether any (named) child is still running or due for a restart."""
@@ -131,5 +171,7 @@ class Supervisor:
                 child.proc.kill()
                 child.proc.wait()
         child.exit_codes.append(child.proc.returncode)
+        self._count_exit(child, child.proc.returncode)
         child.proc = None
         child.finished = True
+        FINISHED.labels(child.name).set(1)

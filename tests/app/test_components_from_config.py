@@ -60,26 +60,27 @@ def test_no_catch_all_keyword_arguments_in_the_library():
     assert wrong == []
 
 
-def test_tracker_components_carry_the_schema_defaults():
+def test_tracker_components_carry_the_schema_defaults(tmp_path):
     t = TrackerConfig()
     bt = ByteTracker.from_config(t)
     assert (bt.high_score, bt.low_score, bt.new_track_score, bt.match_iou, bt.max_lost, bt.min_hits,
             bt.lost_match_dist) == (t.high_score, t.low_score, t.new_track_score, t.match_iou, t.max_lost_frames,
                                     t.min_hits, t.lost_match_dist)
     b = TrackletBuilder.from_config(t, "c", "rgb")
-    assert (b.length, b.stride, b.min_frames, b.jpeg_quality, b.pose_every) == (
-        t.tracklet_len, t.tracklet_stride, t.min_frames, t.jpeg_quality, t.pose_every)
+    assert (b.length, b.stride, b.min_frames, b.jpeg_quality, b.pose_every, b.purity_split) == (
+        t.tracklet_len, t.tracklet_stride, t.min_frames, t.jpeg_quality, t.pose_every, t.purity_split)
     hog = HogMediaPipe.from_config(t)._hog
     assert (hog.scale, hog.hit_threshold, hog.pyramid_step) == (t.detect_scale, t.hog_hit_threshold,
                                                                 t.hog_pyramid_step)
     p = CameraPipeline.from_config(t, "c", "rgb", 64, 32)
     assert (p.detect_every, p.crop_pad, p.height, p.width) == (t.detect_every, t.crop_pad, 64, 32)
     z = ZmqConfig()
-    s = TrackletSender.from_config(z, t)
+    s = TrackletSender.from_config(z, t.model_copy(update={"spool_dir": str(tmp_path)}), "c")
     try:
         assert (s.max_unconfirmed, s._queue.maxsize, s._client.resend_after_s) == (
             z.max_unconfirmed, t.queue_size, z.resend_after_s)
         assert s._client._push.getsockopt(zmq.SNDHWM) == z.send_hwm
+        assert s.spool.folder == tmp_path / "c"
     finally:
         s.close(0.1)
 

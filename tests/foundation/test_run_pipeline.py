@@ -34,7 +34,7 @@ def test_run_until_done_resolves_every_tracklet(tmp_path):
     cfg = {
         "cameras": [{"id": "street", "source": str(short_clip(tmp_path / "street.avi")), "modality": "rgb"}],
         "tracker": {"detect_scale": 1.3, "spool_dir": str(tmp_path / "spool")},
-        "model": {"depth": 18, "weights": str(tmp_path / "model.onnx"), "backend": "onnx", "seq_len": 12,
+        "model": {"backbone": "resnet18", "weights": str(tmp_path / "model.onnx"), "backend": "onnx", "seq_len": 12,
                   "height": 128, "width": 64, "batch_size": 4},
         "redis": {"data_dir": str(tmp_path / "redis"), "port": free_port()},
         "zmq": {"tracklets": f"tcp://127.0.0.1:{free_port()}", "events": f"tcp://127.0.0.1:{free_port()}"},

@@ -23,7 +23,7 @@ def write_deployment(path: Path, **sections) -> str:
         "cameras": [{"id": "cam0", "source": "/dev/null", "modality": "rgb"}],
         "tracker": {"spool_dir": str(Path(path).parent / "spool")},  # never the working directory's
         "gallery": {"thresholds": THRESHOLDS},
-        "metrics": {"host": "127.0.0.1", "gallery_port": 0},
+        "metrics": {"host": "127.0.0.1", "gallery_port": 0, "supervisor_port": 0},
         "logging": {"level": "INFO"},
     }
     for key, value in sections.items():

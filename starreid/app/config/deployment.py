@@ -10,8 +10,16 @@ from starreid.app.config.logs import LoggingConfig
 from starreid.app.config.metrics import MetricsConfig
 from starreid.app.config.model import ModelConfig
 from starreid.app.config.redis import RedisConfig
-from starreid.app.config.tracker import TrackerConfig
+from starreid.app.config.tracker import TrackerConfig, merge_tracker
 from starreid.app.config.zmq import ZmqConfig
+
+
+def tcp_port(endpoint: str) -> int | None:
+    """The port of a tcp:// ZeroMQ endpoint (None for ipc:// and inproc://, or a '*' port)."""
+    if not endpoint.startswith("tcp://"):
+        return None
+    port = endpoint.rsplit(":", 1)[-1]
+    return int(port) if port.isdigit() else None
 
 
 class DeploymentConfig(Section):
@@ -32,6 +40,52 @@ class DeploymentConfig(Section):
         if dupes:
             raise ValueError(f"camera ids must be unique; repeated: {', '.join(dupes)}")
         return self
+
+    @model_validator(mode="after")
+    def _no_two_listeners_on_one_port(self):
+        """Every address a process of this deployment binds on this machine is used once."""
+        owners: dict[int, str] = {}
+        clashes = []
+
+        def claim(port: int | None, owner: str) -> None:
+            if not port:
+                return
+            if port in owners:
+                clashes.append(f"{owner} and {owners[port]} both use port {port}")
+            owners.setdefault(port, owner)
+
+        for key, value in self.metrics.model_dump().items():
+            if key.endswith("_port"):
+                claim(value, f"metrics.{key}")
+        for i in range(len(self.cameras)):
+            claim(self.metrics.worker_port_base + i if self.metrics.worker_port_base else 0,
+                  f"the metrics of worker {i} (metrics.worker_port_base + {i})")
+        for key in ("tracklets_bind", "events_bind"):
+            claim(tcp_port(getattr(self.zmq, key)), f"zmq.{key}")
+        if self.redis.embedded:
+            claim(self.redis.port, "redis.port")
+        if clashes:
+            raise ValueError("; ".join(clashes))
+        return self
+
+    @model_validator(mode="after")
+    def _camera_trackers_merge(self):
+        """A camera's tracker override, merged over the tracker section, passes the section's own checks."""
+        problems = []
+        for i, cam in enumerate(self.cameras):
+            try:
+                merge_tracker(self.tracker, cam.tracker)
+            except ValueError as exc:  # pydantic's ValidationError is one
+                errors = getattr(exc, "errors", lambda: [{"msg": str(exc)}])()
+                problems += [f"cameras[{i}].tracker over tracker: {e['msg'].removeprefix('Value error, ')}"
+                             for e in errors]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def tracker_for(self, camera_id: str) -> TrackerConfig:
+        """The tracker settings of one camera: the tracker section with the camera's own `tracker` on top."""
+        return merge_tracker(self.tracker, self.camera(camera_id).tracker)
 
     def camera(self, camera_id: str) -> CameraConfig:
         for cam in self.cameras:

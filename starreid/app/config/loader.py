@@ -83,25 +83,45 @@ def _fields_at(model: type, loc: tuple) -> list[str]:
     return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
 
 
-def _expand_env(value, loc=()):
-    """${VAR} in string values is replaced at load time (for secrets); an unset variable is an error."""
+def _expand_env(value, loc=(), missing=None):
+    """${VAR} in string values is replaced at load time (for secrets); every unset variable is collected into
+    `missing` as (key path, variable), so one error names them all."""
     if isinstance(value, dict):
-        return {k: _expand_env(v, loc + (k,)) for k, v in value.items()}
+        return {k: _expand_env(v, loc + (k,), missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand_env(v, loc + (i,)) for i, v in enumerate(value)]
+        return [_expand_env(v, loc + (i,), missing) for i, v in enumerate(value)]
     if isinstance(value, str):
         def sub(match):
             if match.group(1) not in os.environ:
-                raise KeyError((loc, match.group(1)))
+                missing.append((loc, match.group(1)))
+                return match.group(0)
             return os.environ[match.group(1)]
         return _ENV.sub(sub, value)
     return value
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML that refuses a key written twice in one mapping (the second would silently win)."""
+
+
+def _no_duplicates(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
 def _parse(text: str, path: str):
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(path, [("", mark.line + 1 if mark else None,
@@ -126,12 +146,11 @@ def load_config(path: str | os.PathLike, kind: str | None = None) -> BaseModel:
                                   f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")])
     if file_kind != kind:
         raise ConfigError(path, [("kind", _node_line(node, ("kind",)), f"expected a {kind} config, got {file_kind!r}")])
-    try:
-        data = _expand_env(data)
-    except KeyError as exc:
-        loc, var = exc.args[0]
-        raise ConfigError(path, [(_key_path(loc), _node_line(node, loc),
-                                  f"environment variable {var} is not set")]) from None
+    missing: list = []
+    data = _expand_env(data, missing=missing)
+    if missing:
+        raise ConfigError(path, [(_key_path(loc), _node_line(node, loc), f"environment variable {var} is not set")
+                                 for loc, var in missing])
     model = schema_for(kind)
     try:
         return model.model_validate(data)

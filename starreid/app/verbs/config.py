@@ -22,10 +22,13 @@ def register(subparsers) -> None:
 def run_check(args: argparse.Namespace) -> int:
     from starreid.app.config import ConfigError, load_config
 
+    from starreid.app.config.resources import deployment_problems, require, train_problems
+
     failed = 0
     for path in args.files:
         try:
             cfg = load_config(path)
+            require(path, train_problems(cfg) if cfg.kind == "train" else deployment_problems(cfg))
         except ConfigError as exc:
             print(exc, file=sys.stderr)
             failed += 1

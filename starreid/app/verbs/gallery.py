@@ -33,24 +33,56 @@ def redis_kwargs(rcfg) -> dict:
 
 
 def redis_url(rcfg) -> str:
-    """The configured Redis, or the deployment's embedded one on 127.0.0.1:redis.port."""
+    """The configured Redis, or the deployment's embedded one on 127.0.0.1:redis.port (standalone, cluster)."""
     return rcfg.url or f"redis://127.0.0.1:{rcfg.port}/0"
+
+
+def redis_where(rcfg) -> str:
+    """Where the gallery's Redis is, for logs (no credentials)."""
+    if rcfg.mode == "sentinel":
+        return f"the primary {rcfg.sentinel_service!r} of sentinels {', '.join(rcfg.sentinels)}"
+    where = redis_url(rcfg).split("@")[-1]
+    return f"the cluster of {where}" if rcfg.mode == "cluster" else where
+
+
+def redis_connector(rcfg, url: str | None = None):
+    """connect() -> a client of the configured Redis: one server (url, default redis_url), a Redis Cluster, or
+    the primary the sentinels name."""
+    from starreid.storage.connect import connect, connect_sentinel
+
+    kwargs = redis_kwargs(rcfg)
+    if rcfg.mode == "sentinel":
+        return lambda: connect_sentinel(rcfg.sentinels, rcfg.sentinel_service, db=rcfg.db,
+                                        sentinel_password=rcfg.sentinel_password, **kwargs)
+    url = url or redis_url(rcfg)
+    cluster = rcfg.mode == "cluster"
+    return lambda: connect(url, cluster=cluster, cluster_nodes=list(rcfg.cluster_nodes), **kwargs)
 
 
 @contextlib.contextmanager
 def gallery_redis(rcfg):
     """(client, keys) for reading or erasing the gallery's state: the running gallery's Redis, or the embedded
     server started just for this command."""
-    from starreid.storage.connect import connect
     from starreid.storage.keys import Keys
 
     from starreid.storage.redis_server import EmbeddedRedis, ping
 
-    if rcfg.url or ping("127.0.0.1", rcfg.port):
-        yield connect(redis_url(rcfg), **redis_kwargs(rcfg)), Keys(rcfg.key_prefix)
+    if not rcfg.embedded or ping("127.0.0.1", rcfg.port):
+        yield redis_connector(rcfg)(), Keys(rcfg.key_prefix)
         return
     with EmbeddedRedis.from_config(rcfg) as server:  # nothing runs: read the data directory with a server of our own
-        yield connect(server.url, **redis_kwargs(rcfg)), Keys(rcfg.key_prefix)
+        yield redis_connector(rcfg, server.url)(), Keys(rcfg.key_prefix)
+
+
+def curve_problems(curve) -> list[tuple[str, str]]:
+    """(key path, problem) for the gallery's CURVE key files: its secret key and the authorized clients."""
+    from starreid.contracts.curve import KeyFileError, ServerKeys
+
+    try:
+        ServerKeys.from_config(curve)
+    except KeyFileError as exc:
+        return [("zmq.curve", str(exc))]
+    return []
 
 
 def make_embed(mcfg):
@@ -67,7 +99,15 @@ def run(args: argparse.Namespace) -> int:
 
     from starreid.app.config import load_config
 
+    from starreid.app.config import ConfigError
+    from starreid.app.config.deployment import tcp_port
+    from starreid.app.config.resources import deployment_problems, port_problems, require
+
     cfg = load_config(args.config)
+    binds = [("metrics.gallery_port", cfg.metrics.host, cfg.metrics.gallery_port)]
+    binds += [(f"zmq.{key}", getattr(cfg.zmq, key).split("//", 1)[1].rsplit(":", 1)[0], tcp_port(getattr(cfg.zmq, key)))
+              for key in ("tracklets_bind", "events_bind") if tcp_port(getattr(cfg.zmq, key))]
+    require(args.config, deployment_problems(cfg, cameras=[]) + port_problems(binds) + curve_problems(cfg.zmq.curve))
     # One loop does the gallery's work on small batches: thread hand-offs in BLAS and OpenMP cost more than
     # they save on a shared machine (measured: a single add to the IVF took 5 ms with 2 busy threads, 0.04 ms
     # with one). BLAS reads this once, when numpy loads, so it is set before anything imports numpy.
@@ -78,28 +118,22 @@ def run(args: argparse.Namespace) -> int:
     import zmq
 
     from starreid.contracts import metrics
-    from starreid.storage.connect import connect
     from starreid.storage.keys import Keys
     from starreid.storage.service import GalleryService
 
-    kwargs = redis_kwargs(cfg.redis)
+    server = metrics.serve(cfg.metrics.host, cfg.metrics.gallery_port)
     try:
-        server = metrics.serve(cfg.metrics.host, cfg.metrics.gallery_port)
-    except OSError as exc:
-        print(f"cannot serve metrics on {cfg.metrics.host}:{cfg.metrics.gallery_port}: {exc}", file=sys.stderr)
-        return 1
-    url = redis_url(cfg.redis)
-    try:
-        service = GalleryService.from_config(cfg.gallery, cfg.zmq, cfg.model, connect=lambda: connect(url, **kwargs),
+        service = GalleryService.from_config(cfg.gallery, cfg.zmq, cfg.model, connect=redis_connector(cfg.redis),
                                              keys=Keys(cfg.redis.key_prefix), embed=make_embed(cfg.model))
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: service.request_stop())
-        log.info("metrics on %s; redis %s%s", server.url, url.split("@")[-1],
-                 "" if cfg.redis.url else " (the embedded one: `starreid redis`, started by `starreid run`)")
+        log.info("metrics on %s; redis: %s%s; CURVE %s", server.url, redis_where(cfg.redis),
+                 " (the embedded one: `starreid redis`, started by `starreid run`)" if cfg.redis.embedded else "",
+                 "on (clients from %s)" % cfg.zmq.curve.authorized_clients if cfg.zmq.curve else "off")
         service.run()
-    except zmq.ZMQError as exc:
-        print(f"cannot bind {cfg.zmq.tracklets} / {cfg.zmq.events}: {exc}", file=sys.stderr)
-        return 1
+    except zmq.ZMQError as exc:  # an address the port check could not try (ipc://, a host of another machine)
+        raise ConfigError(args.config, [("zmq", None, f"cannot bind {cfg.zmq.tracklets_bind} / "
+                                                      f"{cfg.zmq.events_bind}: {exc}")]) from None
     finally:
         server.close()
     return 0

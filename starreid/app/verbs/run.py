@@ -51,10 +51,20 @@ def run(args: argparse.Namespace) -> int:
     from starreid.app.verbs import EXIT_CONFIG, camera_config
 
     log = logging.getLogger("starreid.run")
+    from starreid.app.config.resources import deployment_problems, require
+
     cfg = load_config(args.config)
     camera_ids = [camera_config(cfg, args.config, c).id for c in args.camera or [c.id for c in cfg.cameras]]
+    require(args.config, deployment_problems(cfg, camera_ids))  # the children check their own ports
+    from starreid.app.config.resources import port_problems
+    from starreid.contracts import metrics
+
+    require(args.config, port_problems([("metrics.supervisor_port", cfg.metrics.host, cfg.metrics.supervisor_port)]))
     log_args = ["--log-level", args.log_level] + (["--log-json"] if args.log_json else [])
     supervisor = Supervisor(children_for(args.config, cfg, camera_ids, log_args), grace_s=args.grace)
+    server = metrics.serve(cfg.metrics.host, cfg.metrics.supervisor_port)  # restarts, up-ness, /readyz
+    metrics.set_ready("children", supervisor.ready)
+    log.info("supervisor metrics on %s", server.url)
     stop = []
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.append(True))
@@ -73,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(0.2)
     finally:
         supervisor.stop()
+        server.close()
     if supervisor.config_errors():
         log.error("stopped: %s failed on the configuration (see above)", ", ".join(supervisor.config_errors()))
         return EXIT_CONFIG

@@ -30,13 +30,17 @@ def run(args: argparse.Namespace) -> int:
     from starreid.tracker.worker import Worker
 
     log = logging.getLogger("starreid.worker")
+    from starreid.app.config.resources import deployment_problems, port_problems, require
+
     cfg = load_config(args.config)
     cam = camera_config(cfg, args.config, args.camera)
+    port = args.metrics_port if args.metrics_port is not None else cfg.metrics.worker_port_base + cfg.camera_index(cam.id)
+    require(args.config, deployment_problems(cfg, cameras=[cam.id])
+            + port_problems([("metrics.worker_port_base", cfg.metrics.host, port)]))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
 
-    port = args.metrics_port if args.metrics_port is not None else cfg.metrics.worker_port_base + cfg.camera_index(cam.id)
     server = metrics.serve(cfg.metrics.host, port)
     log.info("camera %s: metrics on %s", cam.id, server.url)
     embed_batch = None

@@ -1,0 +1,116 @@
+"""What a valid config points at must also exist and load: model and skeleton files, file sources, dataset
+folders, and the ports a daemon is about to bind. Checked by `config check` and by every verb at start, so a
+mistake is one clear message and exit 2 instead of a traceback and a restart loop."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from starreid.app.config.loader import ConfigError
+
+_LIVE = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://", "/dev/video")
+
+
+def _file_source(source: str) -> str | None:
+    """A camera source that names a file or folder (not a stream or device), without a file:// prefix."""
+    if source.startswith(_LIVE) or source.isdigit():
+        return None
+    return source[len("file://"):] if source.startswith("file://") else source
+
+
+def _source_problem(source: str) -> str | None:
+    path = Path(source)
+    if path.is_dir():
+        from starreid.streams.files import IMAGE_SUFFIXES
+
+        if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir()):
+            return f"the folder {source} holds no images"
+        return None
+    if not path.is_file():
+        return f"no such video file or image folder: {source}"
+    import cv2
+
+    cap = cv2.VideoCapture(source)
+    ok = cap.isOpened() and cap.read()[0]
+    cap.release()
+    return None if ok else f"{source} is not a video OpenCV can read"
+
+
+def _weights_problem(path: str) -> str | None:
+    p = Path(path)
+    if not p.is_file():
+        return f"no such file: {path}"
+    if p.suffix == ".onnx":
+        import onnx
+
+        try:
+            onnx.load(path, load_external_data=False)
+        except Exception as exc:  # onnx raises DecodeError and others for a file that is not a model
+            return f"{path} is not an ONNX model ({exc})"
+    return None
+
+
+def _h5_problem(path: str) -> str | None:
+    if not Path(path).is_file():
+        return f"no such file: {path}"
+    import h5py
+
+    try:
+        h5py.File(path, "r").close()
+    except OSError as exc:
+        return f"{path} is not an HDF5 file ({exc})"
+    return None
+
+
+def deployment_problems(cfg, cameras: list[str] | None = None, model: bool = True) -> list[tuple[str, str]]:
+    """(key path, problem) for the files a deployment config names: the model's weights (model=True) and the
+    file sources of the named cameras (default: every camera)."""
+    problems = []
+    if model and cfg.model.weights:
+        problem = _weights_problem(cfg.model.weights)
+        if problem:
+            problems.append(("model.weights", problem))
+    if cfg.tracker.backend == "ultralytics" and (not cfg.tracker.weights or not Path(cfg.tracker.weights).is_file()):
+        problems.append(("tracker.weights", f"the ultralytics backend needs a YOLO-pose weight file, got "
+                                            f"{cfg.tracker.weights!r}"))
+    for i, cam in enumerate(cfg.cameras):
+        if cameras is not None and cam.id not in cameras:
+            continue
+        source = _file_source(cam.source)
+        problem = source and _source_problem(source)
+        if problem:
+            problems.append((f"cameras[{i}].source", problem))
+    return problems
+
+
+def train_problems(cfg) -> list[tuple[str, str]]:
+    problems = []
+    if not Path(cfg.data.root).is_dir():
+        problems.append(("data.root", f"no such dataset folder: {cfg.data.root}"))
+    if cfg.data.skeletons:
+        problem = _h5_problem(cfg.data.skeletons)
+        if problem:
+            problems.append(("data.skeletons", problem))
+    return problems
+
+
+def port_problems(binds: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
+    """(key path, host, port) of addresses about to be bound: those another process holds already."""
+    problems = []
+    for key, host, port in binds:
+        if port == 0:
+            continue
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("0.0.0.0" if host in ("*", "") else host, port))
+            except OSError as exc:
+                problems.append((key, f"{host}:{port} cannot be bound: {exc.strerror or exc} (another process "
+                                      f"holds it?)"))
+    return problems
+
+
+def require(path: str, problems: list[tuple[str, str]]) -> None:
+    """Raise the problems as one ConfigError naming the config file."""
+    if problems:
+        raise ConfigError(path, [(key, None, message) for key, message in problems])
