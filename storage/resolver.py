@@ -51,9 +51,12 @@ class Decision:
 
 
 class Resolver:
-    def __init__(self, thresholds: dict[str, float], *, exemplars: int, novelty: float, candidates: int,
+    def __init__(self, thresholds: dict[str, float], *, calibrated: dict[str, dict[str, float]], exemplars: int,
+                 novelty: float, candidates: int,
                  min_transit_s: float | None, exact_below: int, pca_dim: int | None, nlist: int | None, nprobe: int):
         self.thresholds = dict(thresholds)
+        # model id -> thresholds learnt for it (a calibration); pairs it did not learn keep the configured ones
+        self.per_model = {model: {**self.thresholds, **learnt} for model, learnt in calibrated.items()}
         self.exemplars = exemplars
         self.novelty = novelty
         self.candidates = candidates
@@ -65,9 +68,10 @@ class Resolver:
         self._next_vid = 0
 
     @classmethod
-    def from_config(cls, gallery) -> "Resolver":
-        """From the gallery config section (thresholds, exemplars, novelty, candidates, transit, index)."""
-        return cls(gallery.thresholds.model_dump(), exemplars=gallery.exemplars_per_identity,
+    def from_config(cls, gallery, calibrated: dict[str, dict[str, float]] | None = None) -> "Resolver":
+        """From the gallery config section (thresholds, exemplars, novelty, candidates, transit, index);
+        calibrated: model id -> the thresholds a calibration learnt for that model."""
+        return cls(gallery.thresholds.model_dump(), calibrated=calibrated or {}, exemplars=gallery.exemplars_per_identity,
                    novelty=gallery.novelty, candidates=gallery.candidates, min_transit_s=gallery.min_transit_s,
                    exact_below=gallery.exact_below, pca_dim=gallery.index.pca_dim, nlist=gallery.index.nlist,
                    nprobe=gallery.index.nprobe)
@@ -145,7 +149,8 @@ class Resolver:
             ids, scores = np.concatenate([ids[keep], t_ids]), np.concatenate([scores[keep], t_scores])
         best: dict[str, tuple[float, float, str]] = {}  # identity -> (margin, score, pair)
         nearest = (0.0, None)
-        floor = min(self.thresholds.values())
+        thresholds = self.per_model.get(obs.model, self.thresholds)
+        floor = min(thresholds.values())
         for k in np.flatnonzero(scores >= min(floor, float(scores.max()) if len(scores) else floor)):
             owner = self._owner.get(int(ids[k]))
             if owner is None:
@@ -155,7 +160,7 @@ class Resolver:
             pair = pair_key(obs.modality, modality)
             if score > nearest[0]:
                 nearest = (score, pair)
-            margin = score - self.thresholds[pair]
+            margin = score - thresholds[pair]
             if margin >= 0 and margin > best.get(iid, (-1.0,))[0]:
                 best[iid] = (margin, score, pair)
         for iid, (_, score, pair) in sorted(best.items(), key=lambda kv: -kv[1][0]):

@@ -1,9 +1,10 @@
 """The gallery's CURVE guard: who may connect, and a count of who was refused.
 
 - A ZAP handler (pyzmq's ThreadAuthenticator, on the gallery's own ZeroMQ context) lets in the clients whose
-  public key is in the `authorized_clients` folder. An unknown key makes it read the folder again (at most
-  once a second), so adding a camera host's key needs no restart; a key still unknown is refused and logged
-  (once a minute per key).
+  public key is in the `authorized_clients` folder. The folder is read again when a file is added or removed
+  there, and when an unknown key knocks (at most once a second), so adding or removing a camera host's key
+  needs no restart (CURVE checks keys at the handshake: a removed key keeps a connection it already has until
+  it reconnects); a key still unknown is refused and logged (once a minute per key).
 - A monitor on each CURVE socket counts every failed handshake in starreid_gallery_auth_failures_total, by
   socket (tracklets, events) and reason: `key` (the ZAP handler refused the client's key) or `handshake` (a
   client with the wrong server key, a plain-TCP client, or anything else that does not speak CURVE to us).
@@ -23,12 +24,13 @@ from starreid.contracts.curve import ServerKeys
 from starreid.storage import metrics as M
 
 log = logging.getLogger(__name__)
-_EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-           | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+_EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
 
 
 class AuthorizedKeys:
-    """The ZAP credentials provider: public keys (Z85) of the *.key files in a folder, re-read on a miss."""
+    """The ZAP credentials provider: public keys (Z85) of the *.key files in a folder. The folder is read again
+    when it changes (a key file added or removed: its mtime) and, at most once a second, when an unknown key
+    knocks."""
 
     RELOAD_S = 1.0
     LOG_EVERY_S = 60.0
@@ -37,25 +39,32 @@ class AuthorizedKeys:
         self.folder = Path(folder)
         self._keys: set[bytes] = set()
         self._loaded = 0.0
+        self._mtime = None
         self._logged: dict[bytes, float] = {}
         self.load()
 
     def load(self) -> None:
         import zmq.auth
 
+        self._mtime = self.folder.stat().st_mtime_ns
         self._keys = set(zmq.auth.load_certificates(str(self.folder)))
         self._loaded = time.monotonic()
 
+    def _reload(self) -> None:
+        try:
+            self.load()
+        except OSError as exc:  # keep the keys we have
+            log.error("cannot read the authorized client keys in %s: %s", self.folder, exc)
+
     def callback(self, domain: str, key: bytes) -> bool:
+        try:
+            changed = self.folder.stat().st_mtime_ns != self._mtime
+        except OSError:
+            changed = False
+        if changed or (key not in self._keys and time.monotonic() - self._loaded >= self.RELOAD_S):
+            self._reload()
         if key in self._keys:
             return True
-        if time.monotonic() - self._loaded >= self.RELOAD_S:
-            try:
-                self.load()
-            except OSError as exc:
-                log.error("cannot read the authorized client keys in %s: %s", self.folder, exc)
-            if key in self._keys:
-                return True
         now = time.monotonic()
         if now - self._logged.get(key, -self.LOG_EVERY_S) >= self.LOG_EVERY_S:
             self._logged[key] = now
@@ -94,6 +103,7 @@ class CurveGuard:
         for mon, _ in self._monitors:
             poller.register(mon, zmq.POLLIN)
         names = {mon: name for mon, name in self._monitors}
+        logged: dict[str, float] = {}
         try:
             while not self._stop.is_set():
                 for mon, _ in poller.poll(200):
@@ -103,8 +113,12 @@ class CurveGuard:
                         continue
                     reason = "key" if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH else "handshake"
                     M.AUTH_FAILURES.labels(names[mon], reason).inc()
-                    if reason == "handshake":
-                        log.debug("a client failed the CURVE handshake on %s (%s)", names[mon], event)
+                    now = time.monotonic()
+                    if reason == "handshake" and now - logged.get(names[mon], -60.0) >= 60.0:
+                        logged[names[mon]] = now  # the key refusals are logged by AuthorizedKeys, with the key
+                        log.warning("a client failed the CURVE handshake on the %s socket (a wrong server public "
+                                    "key, or a client without CURVE); counted in "
+                                    "starreid_gallery_auth_failures_total, logged once a minute", names[mon])
         finally:
             for mon, _ in self._monitors:
                 mon.close(linger=0)

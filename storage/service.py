@@ -103,7 +103,8 @@ class GalleryService:
         the model section gives the input size crops are checked against. make_resolver defaults to
         Resolver.from_config(gallery)."""
         return cls(connect, keys, make_resolver or (lambda: Resolver.from_config(gallery)), zmq.tracklets_bind,
-                   zmq.events_bind, embed, batch_size=gallery.batch_size, recv_hwm=zmq.recv_hwm, events_hwm=zmq.events_hwm,
+                   zmq.events_bind, embed, batch_size=gallery.batch_size, recv_hwm=zmq.recv_hwm,
+                   events_hwm=zmq.events_hwm,
                    retention_s=gallery.retention_s, retention_sweep_s=gallery.retention_sweep_s,
                    log_retention_s=gallery.log_retention_s, events_retention_s=gallery.events_retention_s,
                    dedupe_ttl_s=gallery.dedupe_ttl_s, drain_timeout_s=gallery.drain_timeout_s,

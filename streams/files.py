@@ -41,6 +41,14 @@ class VideoFileSource:
         self.stats = SourceStats(camera, modality)
 
     @property
+    def frame_count(self) -> int | None:
+        """The frame count the file declares (None if it cannot be read)."""
+        cap = cv2.VideoCapture(self.path)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+        cap.release()
+        return count or None
+
+    @property
     def session(self) -> str:
         """From the file's size and first MiB: the same file is the same session, another file another."""
         try:
@@ -112,6 +120,13 @@ class ImageFolderSource:
             self.stats.add("open_errors")
             raise SourceError(f"camera {self.camera}: {self.path} is not a folder")
         return sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+    @property
+    def frame_count(self) -> int | None:
+        try:
+            return len(self._files())
+        except SourceError:
+            return None
 
     @property
     def session(self) -> str:

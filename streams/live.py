@@ -77,6 +77,8 @@ class LiveSource:
     def session(self) -> str:
         return self._session
 
+    frame_count = None  # a live camera has no end
+
     def start(self) -> "LiveSource":
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=f"source-{self.camera}", daemon=True)

@@ -20,6 +20,9 @@ class Source(Protocol):
     @property
     def session(self) -> str: ...
 
+    @property
+    def frame_count(self) -> int | None: ...  # frames a file source holds (for progress); None when live
+
     def frames(self, stop: threading.Event | None = None) -> Iterator[Frame]: ...
 
     def close(self) -> None: ...

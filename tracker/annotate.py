@@ -13,14 +13,17 @@ def track_colour(track_id: int) -> tuple[int, int, int]:
     return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
 
 
-def draw_tracks(image: np.ndarray, views, min_score: float = 0.3) -> np.ndarray:
-    """A copy of the RGB image with each TrackView drawn (dashed-looking thin box when only predicted)."""
+def draw_tracks(image: np.ndarray, views, min_score: float = 0.3, labels: dict[int, str] | None = None,
+                colours: dict[int, tuple[int, int, int]] | None = None) -> np.ndarray:
+    """A copy of the RGB image with each TrackView drawn (thin box when only predicted); labels and colours
+    replace the track id and its colour for the tracks they name (e.g. a gallery identity)."""
     out = image.copy()
+    labels, colours = labels or {}, colours or {}
     for view in views:
-        colour = track_colour(view.track_id)
+        colour = colours.get(view.track_id) or track_colour(view.track_id)
         x1, y1, x2, y2 = (int(round(v)) for v in view.box)
         cv2.rectangle(out, (x1, y1), (x2, y2), colour, 2 if view.detected else 1)
-        label = f"#{view.track_id}"
+        label = labels.get(view.track_id, f"#{view.track_id}")
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
         cv2.rectangle(out, (x1, y1 - th - 6), (x1 + tw + 4, y1), colour, -1)
         cv2.putText(out, label, (x1 + 2, y1 - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)

@@ -37,6 +37,7 @@ class CameraPipeline:
         self.detector, self.tracker, self.builder = detector, tracker, builder
         self.height, self.width, self.detect_every, self.crop_pad = height, width, detect_every, crop_pad
         self.observe: Callable[[str, float], None] = lambda stage, seconds: None
+        self.on_pose: Callable[[int, int], None] = lambda found, estimated: None  # per frame: poses found / asked
         self._count = 0
         self.views: list[TrackView] = []
         self.detections = []
@@ -81,6 +82,9 @@ class CameraPipeline:
             estimated = self.detector.pose(image, np.stack([boxes[i] for i in missing]))
             self.observe("pose", time.perf_counter() - start)
             keypoints.update(zip(missing, estimated))
+        if keypoints:
+            found = sum(int((k[:, 2] > 0).sum() >= self.builder.min_joints) for k in keypoints.values())
+            self.on_pose(found, len(keypoints))
         for i in wanted:
             rect = crop_rect(boxes[i], self.height, self.width, self.crop_pad)
             crop = crop_person(image, rect, self.height, self.width)

@@ -5,9 +5,13 @@ holds. An unreadable source is counted and retried with backoff; it never ends t
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+from collections import deque
 import time
 from typing import Callable
+
+from tqdm import tqdm
 
 from starreid.contracts import metrics
 from starreid.contracts.backoff import Backoff
@@ -58,17 +62,62 @@ class WorkerMetrics:
                                                    "valid events (dropped)", LABELS))
         self.frame_errors = lab(metrics.counter("starreid_worker_frame_errors_total",
                                                 "frames that failed in the pipeline (skipped)", LABELS))
+        self.poses = lab(metrics.counter("starreid_tracker_pose_estimates_total",
+                                         "people (tracked box, frame) the pose model was asked about", LABELS))
+        self.poses_found = lab(metrics.counter("starreid_tracker_pose_found_total",
+                                               "pose estimates that found a pose (at least 4 joints)", LABELS))
+        self.pose_ratio = lab(metrics.gauge("starreid_tracker_pose_valid_ratio",
+                                            "share of the last pose_warn_window pose estimates that found a pose "
+                                            "(NaN until the first estimate)", LABELS))
+        self.pose_ratio.set(float("nan"))
+
+
+class PoseWatch:
+    """The share of recent pose estimates that found a pose, and a WARNING when it collapses (the pose model
+    does not see people in this camera's picture: IR, contrast, scale), again when it recovers."""
+
+    def __init__(self, camera: str, *, warn_below: float | None, window: int):
+        self.camera, self.warn_below, self.window = camera, warn_below, window
+        self._recent: deque[tuple[int, int]] = deque()  # (found, estimated) per frame, newest last
+        self._found = self._estimated = 0
+        self.low = False
+
+    def add(self, found: int, estimated: int) -> float:
+        """Record one frame's estimates; returns the share over the window."""
+        self._recent.append((found, estimated))
+        self._found += found
+        self._estimated += estimated
+        while self._recent and self._estimated - self._recent[0][1] >= self.window:
+            f, e = self._recent.popleft()
+            self._found -= f
+            self._estimated -= e
+        ratio = self._found / max(self._estimated, 1)
+        if self.warn_below is not None and self._estimated >= self.window:
+            if ratio < self.warn_below and not self.low:
+                self.low = True
+                log.warning("camera %s: a pose was found in only %.0f%% of the last %d pose estimates (below "
+                            "%.0f%%): the pose model does not see people in this picture; docs/ingest.md "
+                            "(\"Infrared cameras\") has what helps", self.camera, 100 * ratio, self._estimated,
+                            100 * self.warn_below)
+            elif ratio >= self.warn_below and self.low:
+                self.low = False
+                log.info("camera %s: poses found again in %.0f%% of the last %d estimates", self.camera,
+                         100 * ratio, self._estimated)
+        return ratio
 
 
 class Worker:
     """One camera: a Source, its CameraPipeline, an optional embed(tracklet) -> Embedding, a TrackletSender."""
 
     RETRY_S = (0.5, 5.0)  # first and longest wait before reopening a source that failed
+    STATUS_EVERY_S = 10.0
 
     def __init__(self, source: Source, pipeline: CameraPipeline, sender: TrackletSender,
-                 embed_batch: Callable | None, *, flush_timeout: float, queue_size: int, max_batch: int):
+                 embed_batch: Callable | None, *, flush_timeout: float, queue_size: int, max_batch: int,
+                 pose_warn_below: float | None, pose_warn_window: int):
         """embed_batch(tracklets) -> embeddings, or None to send crops for the gallery to embed; queue_size and
-        max_batch size the embedding stage's queue and batches."""
+        max_batch size the embedding stage's queue and batches; pose_warn_below and pose_warn_window: when to
+        warn that the pose model finds too few poses (PoseWatch)."""
         self.source, self.pipeline, self.sender = source, pipeline, sender
         self.camera, self.flush_timeout = source.camera, flush_timeout
         self.metrics = WorkerMetrics(source.camera, source.modality)
@@ -79,6 +128,8 @@ class Worker:
                                           max_batch=max_batch)
             self.embed_stage.on_batch = self._embedded
         pipeline.observe = lambda stage, seconds: self.metrics.stage[stage].observe(seconds)
+        self.pose_watch = PoseWatch(source.camera, warn_below=pose_warn_below, window=pose_warn_window)
+        pipeline.on_pose = self._poses
         pipeline.builder.on_purity_cut = self.metrics.purity_cuts.inc
         sender.on_sent = lambda t: self.metrics.sent.inc()
         sender.on_confirmed = lambda tracklet_id: self.metrics.confirmed.inc()
@@ -86,6 +137,9 @@ class Worker:
         sender.on_rejected_events = self.metrics.events_rejected.inc
         self._retry = Backoff(*self.RETRY_S)
         self.emitted = 0
+        self.frames_seen = 0
+        self._status_at = (time.monotonic(), 0)
+        self._status_due = time.monotonic() + self.STATUS_EVERY_S
 
     def run(self, stop: threading.Event) -> int:
         self.stop = stop
@@ -121,20 +175,43 @@ class Worker:
         return 0 if complete else EXIT_UNCONFIRMED
 
     def _consume(self, stop: threading.Event) -> None:
-        for frame in self.source.frames(stop):
-            start = time.perf_counter()
-            try:
-                tracklets = self.pipeline.process(frame)
-            except Exception:  # one bad frame must not end the camera
-                self.metrics.frame_errors.inc()
-                log.exception("camera %s: frame %d failed", self.camera, frame.index)
-                continue
-            self.metrics.frames.inc()
-            metrics.set_ready("source", True)  # /readyz: the source is open and frames flow
-            self.metrics.frame_latency.observe(time.perf_counter() - start)
-            self.metrics.active.set(len(self.pipeline.views))
-            self._retry.reset()
-            self._publish(tracklets, stop)
+        total = self.source.frame_count
+        # a progress bar when a person watches (a terminal), besides the periodic status line in the log
+        bar = tqdm(total=total, desc=self.camera, unit="frame", leave=False, disable=not sys.stderr.isatty())
+        try:
+            for frame in self.source.frames(stop):
+                self._frame(frame, stop)
+                bar.update()
+                self._status(total)
+        finally:
+            bar.close()
+
+    def _status(self, total: int | None) -> None:
+        now = time.monotonic()
+        if now < self._status_due:
+            return
+        then, before = self._status_at
+        self._status_at, self._status_due = (now, self.frames_seen), now + self.STATUS_EVERY_S
+        s = self.sender
+        log.info("camera %s: %.1f fps, frame %d%s, %d tracklets (%d sent, %d confirmed, %d unconfirmed)",
+                 self.camera, (self.frames_seen - before) / max(now - then, 1e-9), self.frames_seen,
+                 f"/{total}" if total else "", self.emitted, s.sent, s.confirmed, s.unconfirmed)
+
+    def _frame(self, frame, stop: threading.Event) -> None:
+        self.frames_seen += 1
+        start = time.perf_counter()
+        try:
+            tracklets = self.pipeline.process(frame)
+        except Exception:  # one bad frame must not end the camera
+            self.metrics.frame_errors.inc()
+            log.exception("camera %s: frame %d failed", self.camera, frame.index)
+            return
+        self.metrics.frames.inc()
+        metrics.set_ready("source", True)  # /readyz: the source is open and frames flow
+        self.metrics.frame_latency.observe(time.perf_counter() - start)
+        self.metrics.active.set(len(self.pipeline.views))
+        self._retry.reset()
+        self._publish(tracklets, stop)
 
     def _publish(self, tracklets, stop: threading.Event | None) -> None:
         for tracklet in tracklets:
@@ -145,6 +222,11 @@ class Worker:
                 self.metrics.embed_queue.set(self.embed_stage.depth)
             else:
                 self._send(tracklet)
+
+    def _poses(self, found: int, estimated: int) -> None:
+        self.metrics.poses.inc(estimated)
+        self.metrics.poses_found.inc(found)
+        self.metrics.pose_ratio.set(self.pose_watch.add(found, estimated))
 
     def _embedded(self, n: int, seconds: float) -> None:
         for _ in range(n):

@@ -1,8 +1,14 @@
 """Learning a model's calibration from a site's own footage, without labels: the tracker gives them for free.
-Two tracks seen at the same time by one camera are two people (negative pairs); windows of one track far
-apart in time are mostly one person (positive pairs). The centre of each modality is the mean embedding of
-its tracklets; the threshold of a modality pair is the cosine (after centring) that best separates its
-positive from its negative pairs (the largest mean of the two pair sets' accuracies)."""
+Two tracks seen at the same time by one camera are two people (negative pairs, and sure ones); windows of
+one track far apart in time are mostly one person (positive pairs: a track that slid from one person to
+another makes some of them wrong). The centre of each modality is the mean embedding of its tracklets.
+
+The threshold of a modality pair is chosen the way the gallery will use it: the calibration footage is
+replayed through the gallery's own identity resolution (same exemplars, merging and search) at each
+candidate threshold. Among the thresholds that keep at least `min_apart` of the sure negative pairs in
+different identities (merging two people is the error a gallery cannot undo; splitting one is recovered
+later when the pieces meet again), the one that puts the most pairs of both kinds on the right side is
+taken. The shares are reported with it, and so is how well a single cosine separates the two pair sets."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,10 +63,48 @@ def best_threshold(positive: np.ndarray, negative: np.ndarray) -> tuple[float, f
     return float(cuts[best]), float(pos_ok[best]), float(neg_ok[best])
 
 
-def fit(model_id: str, vectors: np.ndarray, modalities: list[str], pairs: Pairs, min_pairs: int = 5) -> Calibration:
-    """The calibration of raw unit embeddings (N, D) of tracklets with these modalities. A modality pair gets a
-    threshold only when it has at least min_pairs of both kinds (free pairs are within one camera, so only
-    same-modality pairs ever do; rgb_ir keeps the configured threshold)."""
+def replay(tracklets: list[Tracklet], centred: np.ndarray, gallery, threshold: float) -> list[str]:
+    """Identity of each tracklet when the footage is resolved, in time order, by a Resolver built from the
+    gallery section with this threshold for every modality pair."""
+    from starreid.storage.resolver import Observation, Resolver
+
+    section = gallery.model_copy(update={"thresholds": gallery.thresholds.model_copy(
+        update={"rgb_rgb": threshold, "ir_ir": threshold, "rgb_ir": threshold})})
+    resolver = Resolver.from_config(section)
+    who = [""] * len(tracklets)
+    for k in sorted(range(len(tracklets)), key=lambda i: tracklets[i].end_ts):
+        t = tracklets[k]
+        (decision,) = resolver.resolve([Observation(t.id, t.camera, t.modality, t.start_ts, t.end_ts,
+                                                    centred[k].astype(np.float32), "calibration")], t.end_ts)
+        who[k] = decision.iid
+    return who
+
+
+def replay_threshold(tracklets: list[Tracklet], centred: np.ndarray, pairs: Pairs, gallery, min_apart: float,
+                     grid=np.round(np.arange(-0.2, 0.9, 0.02), 2)) -> dict:
+    """Among thresholds whose replay keeps at least min_apart of the negative pairs apart (all of them, if none
+    does), those with the most pairs on the right side (positives together plus negatives apart); of those, the
+    middle one (a plateau of equally good thresholds is left with the most room on both sides). Returns what
+    it does: {threshold, negative_apart, positive_together, identities}."""
+    rows = []
+    for threshold in grid:
+        who = replay(tracklets, centred, gallery, float(threshold))
+        rows.append({"threshold": float(threshold),
+                     "negative_apart": round(float(np.mean([who[a] != who[b] for a, b in pairs.negative])), 4),
+                     "positive_together": round(float(np.mean([who[a] == who[b] for a, b in pairs.positive])), 4),
+                     "identities": len(set(who))})
+    feasible = [r for r in rows if r["negative_apart"] >= min_apart] or rows
+    score = lambda r: r["negative_apart"] + r["positive_together"]  # noqa: E731
+    best = max(map(score, feasible))
+    ties = [r for r in feasible if score(r) >= best - 0.005]
+    return ties[len(ties) // 2]
+
+
+def fit(model_id: str, vectors: np.ndarray, modalities: list[str], pairs: Pairs, tracklets: list[Tracklet],
+        gallery, min_apart: float = 0.95, min_pairs: int = 5) -> Calibration:
+    """The calibration of raw unit embeddings (N, D) of these tracklets. A modality pair gets a threshold only
+    when it has at least min_pairs of both kinds (free pairs are within one camera, so only same-modality
+    pairs ever do; rgb_ir keeps the configured threshold)."""
     vectors = np.asarray(vectors, np.float32)
     mods = np.asarray(modalities)
     centres = {m: vectors[mods == m].mean(axis=0) for m in sorted(set(modalities))}
@@ -74,11 +118,16 @@ def fit(model_id: str, vectors: np.ndarray, modalities: list[str], pairs: Pairs,
         if len(pos) >= min_pairs and len(neg) >= min_pairs:
             raw_p, raw_n = pair_similarities(vectors, pos), pair_similarities(vectors, neg)
             p, n = pair_similarities(centred, pos), pair_similarities(centred, neg)
-            threshold, pos_ok, neg_ok = best_threshold(p, n)
-            cal.thresholds[f"{m}_{m}"] = round(threshold, 4)
-            entry.update(threshold=round(threshold, 4), positive_above=round(pos_ok, 4),
-                         negative_below=round(neg_ok, 4), raw_threshold_separation=round(
-                             sum(best_threshold(raw_p, raw_n)[1:]) / 2, 4),
+            rows = np.flatnonzero(mods == m)
+            index = {int(k): i for i, k in enumerate(rows)}  # the modality's tracklets, renumbered
+            sub = Pairs(np.vectorize(index.get)(pos).reshape(-1, 2), np.vectorize(index.get)(neg).reshape(-1, 2))
+            chosen = replay_threshold([tracklets[k] for k in rows], centred[rows], sub, gallery, min_apart)
+            cal.thresholds[f"{m}_{m}"] = chosen["threshold"]
+            split, pos_ok, neg_ok = best_threshold(p, n)
+            entry.update(**chosen, positive_above=round(float((p >= chosen["threshold"]).mean()), 4),
+                         negative_below=round(float((n < chosen["threshold"]).mean()), 4),
+                         pair_separation={"raw": round(sum(best_threshold(raw_p, raw_n)[1:]) / 2, 4),
+                                          "centred": round((pos_ok + neg_ok) / 2, 4)},
                          raw_mean={"positive": round(float(raw_p.mean()), 4), "negative": round(float(raw_n.mean()), 4)},
                          centred_mean={"positive": round(float(p.mean()), 4), "negative": round(float(n.mean()), 4)})
         stats["pairs"][f"{m}_{m}"] = entry

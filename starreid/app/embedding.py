@@ -8,21 +8,28 @@ from starreid.contracts.wire import Embedding, Tracklet, decode_crops
 
 
 class TrackletEmbedder:
-    """embed(tracklet) and batch(tracklets) with the Embedder of a deployment `model` section. lazy=True loads
-    the model on the first tracklet; False loads it now (a worker must, before MediaPipe loads: MindSpore
-    cannot be imported after it)."""
+    """embed(tracklet) and batch(tracklets) with the Embedder of a deployment `model` section, centred by the
+    model's calibration when one is stored beside its weights (calibrated=False: raw, for calibrating).
+    lazy=True loads the model on the first tracklet; False loads it now (a worker must, before MediaPipe
+    loads: MindSpore cannot be imported after it)."""
 
-    def __init__(self, model, lazy: bool = False):
-        self.model = model
+    def __init__(self, model, lazy: bool = False, calibrated: bool = True):
+        self.model, self.calibrated = model, calibrated
         self._embedder = None
+        self.calibration = None
+        self.model_id = None
         if not lazy:
             self._load()
 
     def _load(self):
         if self._embedder is None:
+            from starreid.contracts import calibration
             from starreid.reid.infer import Embedder
 
             self._embedder = Embedder.from_config(self.model)
+            if self.calibrated:  # CalibrationError if the stored one was made for another model
+                self.calibration = calibration.find(self.model.weights, self._embedder.model_id)
+            self.model_id = self.calibration.calibrated_id() if self.calibration else self._embedder.model_id
         return self._embedder
 
     def __call__(self, tracklet: Tracklet) -> Embedding:
@@ -41,8 +48,11 @@ class TrackletEmbedder:
             clips.append(decode_crops([t.crops[i] for i in idx]))
             keypoints.append(t.keypoints[idx])
         embedder = self._load()
-        vectors = embedder.embed(clips, keypoints, [t.modality for t in tracklets])
-        return [Embedding(np.asarray(v, np.float32), embedder.model_id) for v in vectors]
+        modalities = [t.modality for t in tracklets]
+        vectors = embedder.embed(clips, keypoints, modalities)
+        if self.calibration is not None:
+            vectors = self.calibration.centre(vectors, modalities)
+        return [Embedding(np.asarray(v, np.float32), self.model_id) for v in vectors]
 
 
 def tracklet_embedder(model, lazy: bool = False) -> TrackletEmbedder:

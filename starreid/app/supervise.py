@@ -154,10 +154,12 @@ class Supervisor:
     def config_errors(self) -> list[str]:
         return [c.name for c in self.children if c.config_error]
 
-    def stop(self) -> None:
+    def stop(self, keep: set[str] = frozenset()) -> None:
+        """Stop every child (but those named in keep) in reverse start order."""
         self._stopping = True
         for child in reversed(self.children):
-            self.stop_child(child)
+            if child.name not in keep:
+                self.stop_child(child)
 
     def stop_child(self, child: Child) -> None:
         if child.proc is None:

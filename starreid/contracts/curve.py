@@ -17,6 +17,11 @@ class KeyFileError(ValueError):
     """A key file that is missing, unreadable, or lacks the key asked for."""
 
 
+def _require_curve() -> None:
+    if not zmq.has("curve"):
+        raise KeyFileError("zmq.curve is set but this libzmq has no CURVE support (pyzmq's wheels have it)")
+
+
 def read_key_file(path: str, secret: bool) -> tuple[bytes, bytes | None]:
     """(public, secret) Z85 keys from a certificate file; secret=True requires the secret key in it."""
     import zmq.auth
@@ -46,6 +51,7 @@ class ClientKeys:
         """From the zmq.curve section (server_public_key, client_secret_key); None without one."""
         if curve is None:
             return None
+        _require_curve()
         if not curve.server_public_key or not curve.client_secret_key:
             raise KeyFileError("a worker needs zmq.curve.server_public_key and zmq.curve.client_secret_key")
         server_public, _ = read_key_file(curve.server_public_key, secret=False)
@@ -71,6 +77,7 @@ class ServerKeys:
         """From the zmq.curve section (server_secret_key, authorized_clients); None without one."""
         if curve is None:
             return None
+        _require_curve()
         if not curve.server_secret_key or not curve.authorized_clients:
             raise KeyFileError("the gallery needs zmq.curve.server_secret_key and zmq.curve.authorized_clients")
         public, secret = read_key_file(curve.server_secret_key, secret=True)

@@ -53,12 +53,14 @@ class Deployment:
 
     def events(self) -> list[str]:
         try:
-            return [f[b"tid"].decode() for _, f in admin(f"redis://127.0.0.1:{self.redis_port}/0").xrange("test:events")]
+            return [f[b"tid"].decode() for _, f in admin(f"redis://127.0.0.1:{self.redis_port}/0").xrange("{test}:events")]
         except OSError:
             return []
 
     def child(self, proc, word: str) -> int:
-        return next(pid for pid, cmd in children_of(proc.pid).items() if f" {word} " in f" {cmd} ")
+        """The supervised child by role ('redis' has exec'd redis-server, so its command line names that)."""
+        needle = "redis-server" if word == "redis" else f" {word} "
+        return next(pid for pid, cmd in children_of(proc.pid).items() if needle in f" {cmd} ")
 
     def sent(self) -> int:
         """Tracklets the worker sent, from the final line of each of its runs (a restarted worker has several)."""
@@ -159,7 +161,7 @@ def test_a_worker_killed_with_unconfirmed_tracklets_resends_them_after_restart(t
     spool = tmp_path / "spool" / "cam0"
     worker = None
     try:
-        wait_for(lambda: admin(f"redis://127.0.0.1:{d.redis_port}/0").exists("test:gallery:alive"), timeout_s=60)
+        wait_for(lambda: admin(f"redis://127.0.0.1:{d.redis_port}/0").exists("{test}:gallery:alive"), timeout_s=60)
         os.kill(gallery.pid, signal.SIGSTOP)
         worker = start("worker", d.config, "--camera", "cam0", log=tmp_path / "worker1.out")
         wait_for(lambda: len(list(spool.glob("*.msg"))) >= 3, timeout_s=240, step_s=0.5)

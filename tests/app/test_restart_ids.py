@@ -35,7 +35,7 @@ def run_worker(config: str, log: Path, until, timeout: float = 240) -> str:
 
 
 def events(url: str) -> list[str]:
-    return [f[b"tid"].decode() for _, f in admin(url).xrange("test:events")]
+    return [f[b"tid"].decode() for _, f in admin(url).xrange("{test}:events")]
 
 
 @pytest.mark.timeout(900)
@@ -50,7 +50,7 @@ def test_a_restarted_live_worker_loses_nothing_and_a_replayed_file_is_stored_onc
                                                 zmq=z, metrics=metrics), log=tmp_path / "gallery.log")
     camera = MjpegServer(video_parts(str(VTEST)), fps=10).start()
     try:
-        wait_for(lambda: admin(redis_server.url).exists("test:gallery:alive"), timeout_s=60)
+        wait_for(lambda: admin(redis_server.url).exists("{test}:gallery:alive"), timeout_s=60)
         live = write_deployment(tmp_path / "live.yaml", zmq=z, metrics=metrics, tracker=TRACKER, model=model,
                                 cameras=[{"id": "cam0", "source": camera.url, "modality": "rgb"}])
         # Two runs of the worker on the same live camera: the second restarts its track ids and frame indices.

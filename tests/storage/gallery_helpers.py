@@ -8,7 +8,7 @@ import numpy as np
 import redis
 
 from starreid.contracts import wire
-from starreid.storage.connect import connect
+from support.redis_admin import gallery_connect, redis_section
 from support.net import free_tcp  # noqa: F401  (for the gallery tests)
 from support.waiting import wait_for  # noqa: F401
 from starreid.storage.keys import Keys
@@ -35,25 +35,26 @@ def unit(rng: np.random.Generator, dim: int = 64) -> np.ndarray:
 
 class RunningGallery:
     """A GalleryService built from a gallery config section (the test thresholds, then `gallery` overrides)
-    on free 127.0.0.1 ports, run in a thread until stop()."""
+    on free 127.0.0.1 ports (zmq: more of the zmq section), run in a thread until stop(). redis: a URL or a
+    test server (one server or a LocalCluster)."""
 
-    def __init__(self, url: str, prefix: str = "test", embed=None, **gallery):
+    def __init__(self, redis, prefix: str = "test", embed=None, zmq: dict | None = None, **gallery):
         self.keys = Keys(prefix)
-        self.service = self.build(url, prefix, embed, **gallery)
+        self.service = self.build(redis, prefix, embed, zmq, **gallery)
         self.thread = threading.Thread(target=self.service.run, daemon=True)
         self.thread.start()
 
     @staticmethod
-    def build(url: str, prefix: str = "test", embed=None, **gallery) -> GalleryService:
+    def build(redis, prefix: str = "test", embed=None, zmq: dict | None = None, **gallery) -> GalleryService:
         from starreid.app.config.gallery import GalleryConfig
         from starreid.app.config.model import ModelConfig
         from starreid.app.config.zmq import ZmqConfig
 
         section = GalleryConfig.model_validate({"thresholds": THRESHOLDS, **gallery})
-        endpoints = ZmqConfig(tracklets="tcp://127.0.0.1:*", events="tcp://127.0.0.1:*")
-        return GalleryService.from_config(section, endpoints, ModelConfig(),
-                                          connect=lambda: connect(url, socket_timeout_s=2.0), keys=Keys(prefix),
-                                          embed=embed)
+        endpoints = ZmqConfig.model_validate({"tracklets": "tcp://127.0.0.1:*", "events": "tcp://127.0.0.1:*",
+                                              **(zmq or {})})
+        return GalleryService.from_config(section, endpoints, ModelConfig(), connect=gallery_connect(redis),
+                                          keys=Keys(prefix), embed=embed)
 
     def stop(self, timeout_s: float = 30.0) -> None:
         self.service.request_stop()
@@ -72,10 +73,11 @@ def metric(name: str, **labels) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def write_config(path, redis_url: str | None, tracklets: str, events: str, gallery: dict | None = None,
+def write_config(path, redis_url, tracklets: str, events: str, gallery: dict | None = None,
                  redis_extra: dict | None = None, extra: dict | None = None) -> str:
-    """A deployment config for a gallery subprocess (metrics on a free port, Redis by URL or embedded)."""
-    return write_deployment(path, gallery=gallery or {}, redis={"url": redis_url, "key_prefix": "test",
+    """A deployment config for a gallery subprocess (metrics on a free port, Redis by URL, test server or
+    embedded: None)."""
+    return write_deployment(path, gallery=gallery or {}, redis={**redis_section(redis_url), "key_prefix": "test",
                                                                 **(redis_extra or {})},
                             zmq={"tracklets": tracklets, "events": events}, **(extra or {}))
 

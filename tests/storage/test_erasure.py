@@ -51,10 +51,14 @@ def _populate(client, rng, people: int = 3, each: int = 3):
     return centres, events
 
 
+ON_A_CLUSTER_TOO = pytest.mark.parametrize("redis_server", ["standalone", "cluster"], indirect=True)
+
+
+@ON_A_CLUSTER_TOO
 def test_forget_leaves_no_trace_and_drops_from_the_index(redis_server):
-    gallery = RunningGallery(redis_server.url)
+    gallery = RunningGallery(redis_server)
     client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
-    r = admin(redis_server.url)
+    r = admin(redis_server)
     try:
         centres, events = _populate(client, np.random.default_rng(0))
         victim = events["p0-0"].identity_id
@@ -103,16 +107,17 @@ def test_retention_expires_idle_identities(redis_server):
         gallery.stop()
 
 
+@ON_A_CLUSTER_TOO
 def test_forget_and_query_commands(redis_server, tmp_path):
     """The CLI verbs against a Redis with no gallery running (forget erases directly)."""
-    gallery = RunningGallery(redis_server.url)
+    gallery = RunningGallery(redis_server)
     client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint)
     try:
         _, events = _populate(client, np.random.default_rng(2), people=2, each=2)
     finally:
         client.close()
         gallery.stop()
-    cfg = write_config(tmp_path / "g.yaml", redis_server.url, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2")
+    cfg = write_config(tmp_path / "g.yaml", redis_server, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2")
     cli = [sys.executable, "-m", "starreid"]
     listed = json.loads(subprocess.run(cli + ["query", "--config", cfg, "--json"], check=True,
                                        capture_output=True, text=True).stdout)
@@ -126,6 +131,6 @@ def test_forget_and_query_commands(redis_server, tmp_path):
     out = subprocess.run(cli + ["forget", victim, "--config", cfg], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["by"] == "forget"
-    assert victim.encode() not in _dump_redis(admin(redis_server.url))
+    assert victim.encode() not in _dump_redis(admin(redis_server))
     again = subprocess.run(cli + ["forget", victim, "--config", cfg], capture_output=True, text=True)
     assert again.returncode == 3

@@ -1,4 +1,6 @@
-"""Durability: kill the gallery process mid-stream, or restart Redis mid-stream; nothing lost, nothing twice."""
+"""Durability: kill the gallery process mid-stream, or restart Redis mid-stream; nothing lost, nothing twice.
+Each test runs against one redis-server and against a Redis Cluster of 3 masters (where "Redis" is the master
+holding the gallery's slot)."""
 import signal
 import time
 from collections import Counter
@@ -12,6 +14,8 @@ from support.redis_admin import admin
 from support.sections import gallery_client
 from starreid.storage.connect import connect
 from starreid.storage.keys import Keys
+
+pytestmark = pytest.mark.parametrize("redis_server", ["standalone", "cluster"], indirect=True)
 
 
 def _stream(client, n, rng, sent_from=0, pace=200):
@@ -36,12 +40,12 @@ def _finish(client, expected: int, timeout_s: float = 90.0):
 
 @pytest.mark.timeout(240)
 def test_killed_gallery_loses_nothing_and_repeats_nothing(redis_server, tmp_path):
-    cfg = write_config(tmp_path / "gallery.yaml", redis_server.url, free_tcp(), free_tcp())
+    cfg = write_config(tmp_path / "gallery.yaml", redis_server, free_tcp(), free_tcp())
     import yaml
     zmq_cfg = yaml.safe_load(open(cfg))["zmq"]
     proc = start_gallery_process(cfg, tmp_path / "gallery.log")
     client = gallery_client(zmq_cfg["tracklets"], zmq_cfg["events"], resend_after_s=3.0)
-    r, keys, n = admin(redis_server.url), Keys("test"), 3000
+    r, keys, n = admin(redis_server), Keys("test"), 3000
     rng = np.random.default_rng(0)
     try:
         wait_for(lambda: r.exists(keys.alive), timeout_s=60)
@@ -78,11 +82,11 @@ def test_camera_worker_sender_survives_a_killed_gallery(redis_server, tmp_path):
 
     from support.sections import sender as sender_of
 
-    cfg = write_config(tmp_path / "gallery.yaml", redis_server.url, free_tcp(), free_tcp())
+    cfg = write_config(tmp_path / "gallery.yaml", redis_server, free_tcp(), free_tcp())
     import yaml
     zmq_cfg = yaml.safe_load(open(cfg))["zmq"]
     proc = start_gallery_process(cfg, tmp_path / "gallery.log")
-    r, keys, n = admin(redis_server.url), Keys("test"), 2000
+    r, keys, n = admin(redis_server), Keys("test"), 2000
     rng = np.random.default_rng(5)
     sender = sender_of(zmq_cfg["tracklets"], zmq_cfg["events"], tmp_path / "spool", max_unconfirmed=300,
                        resend_after_s=2.0)
@@ -97,7 +101,7 @@ def test_camera_worker_sender_survives_a_killed_gallery(redis_server, tmp_path):
         done_at_kill = r.xlen(keys.events)
         assert done_at_kill < n
         time.sleep(1.5)
-        assert sender.unconfirmed <= 300  # bounded while the gallery is away (back-pressure: tests/worker)
+        assert sender.unconfirmed <= 300  # bounded while the gallery is away (back-pressure: tests/tracker/test_sender.py)
         proc = start_gallery_process(cfg, tmp_path / "gallery.log")
         producer.join(120)
         sender.close(90)
@@ -112,20 +116,20 @@ def test_camera_worker_sender_survives_a_killed_gallery(redis_server, tmp_path):
 
 @pytest.mark.timeout(180)
 def test_redis_restart_mid_stream_loses_nothing(redis_server):
-    gallery = RunningGallery(redis_server.url)
+    gallery = RunningGallery(redis_server)
     client = gallery_client(gallery.service.tracklets_endpoint, gallery.service.events_endpoint, resend_after_s=3.0)
     keys, n = gallery.keys, 2000
     rng = np.random.default_rng(1)
     try:
         _stream(client, n // 2, rng)
-        wait_for(lambda: admin(redis_server.url).xlen(keys.events) >= n // 8, timeout_s=60)
+        wait_for(lambda: admin(redis_server).xlen(keys.events) >= n // 8, timeout_s=60)
         redis_server.kill()  # a crash, not a clean shutdown
         _stream(client, 3 * n // 4, rng, sent_from=n // 2)
         time.sleep(1.0)
         redis_server.start()
         _stream(client, n, rng, sent_from=3 * n // 4)
         _finish(client, n)
-        r = admin(redis_server.url)
+        r = admin(redis_server)
         tids = processed_tracklets(r, keys)
         assert len(tids) == len(set(tids)) == n
         # resends that arrived late are log entries too: they are acknowledged as duplicates shortly
@@ -142,14 +146,14 @@ def test_entries_delivered_before_a_crash_are_replayed_once(redis_server):
     from starreid.storage import log as durable
     from starreid.storage.keys import CONSUMER, GROUP
 
-    r, keys = admin(redis_server.url), Keys("test")
+    r, keys = admin(redis_server), Keys("test")
     durable.ensure_group(r, keys)
     rng = np.random.default_rng(2)
     durable.append(r, keys, [(f"p{i}", wire.encode(tracklet(f"p{i}", unit(rng))), None) for i in range(300)])
     durable.append(r, keys, [("p7", wire.encode(tracklet("p7", unit(rng))), None)])  # a sender's retry
     r.xreadgroup(GROUP, CONSUMER, {keys.log: ">"}, count=120)  # delivered, never acknowledged
     assert r.xpending(keys.log, GROUP)["pending"] == 120
-    gallery = RunningGallery(redis_server.url)
+    gallery = RunningGallery(redis_server)
     try:
         wait_for(lambda: r.xlen(keys.events) >= 300 and r.xpending(keys.log, GROUP)["pending"] == 0)
         time.sleep(0.3)

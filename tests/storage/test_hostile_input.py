@@ -162,7 +162,7 @@ def test_memory_is_bounded_in_bytes_under_a_flood_of_large_messages(redis_server
     proc = start_gallery_process(cfg, tmp_path / "g.log")
     r = admin(redis_server.url)
     try:
-        wait_for(lambda: r.exists("test:gallery:alive"), timeout_s=60)
+        wait_for(lambda: r.exists("{test}:gallery:alive"), timeout_s=60)
         baseline = _peak_rss_mb(proc.pid)
         rng = np.random.default_rng(2)
         crops = wire.encode_crops(rng.integers(0, 255, (16, 288, 144, 3), np.uint8), quality=100)
@@ -176,7 +176,7 @@ def test_memory_is_bounded_in_bytes_under_a_flood_of_large_messages(redis_server
             t = tracklet(f"big{i}", unit(rng), frames=16)
             t.crops = crops
             push.send(wire.encode(t))
-        wait_for(lambda: r.xlen("test:log") >= n, timeout_s=400, step_s=0.5)
+        wait_for(lambda: r.xlen("{test}:log") >= n, timeout_s=400, step_s=0.5)
         push.close(0)
         grew = _peak_rss_mb(proc.pid) - baseline
         # budgets 64 + 16 MB; without them ZeroMQ alone queued up to 1,000 of these messages (1.4 GB)

@@ -17,8 +17,7 @@ from pathlib import Path
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
-from starreid.storage.redis_server import die_with_parent, ping, redis_executable
-from support.net import free_port
+from starreid.storage.redis_server import die_with_parent, ping, port_taken, redis_executable
 
 REDIS_CLI = shutil.which("redis-cli")
 NO_REDIS_CLI = "redis-cli missing: Debian's redis-tools (bash deploy/setup.sh --dev installs it)"
@@ -37,6 +36,17 @@ def _wait(check, timeout_s: float, what: str) -> None:
     raise TimeoutError(f"{what} within {timeout_s} s")
 
 
+def cluster_port() -> int:
+    """A free port p below 55535 whose cluster bus port p + 10000 is free too (Redis Cluster needs both)."""
+    import random
+
+    for _ in range(1000):
+        port = random.randint(20000, 45000)
+        if not port_taken(HOST, port) and not port_taken(HOST, port + 10000):
+            return port
+    raise RuntimeError("no free pair of ports for a cluster node")
+
+
 class _Node:
     """One redis-server process on 127.0.0.1:port with its data in folder, restartable on both."""
 
@@ -50,7 +60,14 @@ class _Node:
                 "--dir", str(self.folder.resolve()), "--daemonize", "no", "--logfile", "redis.log", "--save", ""]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      preexec_fn=die_with_parent)
-        _wait(lambda: ping(HOST, self.port, 0.2), 10, f"redis-server on port {self.port} did not answer")
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                log = self.folder / "redis.log"
+                raise RuntimeError(f"redis-server on port {self.port} exited with {self.proc.returncode}: "
+                                   f"{log.read_text()[-1500:] if log.exists() else ''}")
+            return ping(HOST, self.port, 0.2)
+
+        _wait(up, 20, f"redis-server on port {self.port} did not answer")
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -82,7 +99,7 @@ class LocalCluster:
 
     def __init__(self, folder: Path, masters: int = 3, prefix: str = "test"):
         self.prefix = prefix
-        self.nodes = [_Node(folder / f"node{i}", free_port(), [
+        self.nodes = [_Node(folder / f"node{i}", cluster_port(), [
             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", str(self.NODE_TIMEOUT_MS), "--appendonly", "yes", "--appendfsync", "everysec",
             "--protected-mode", "yes"]) for i in range(masters)]
@@ -172,7 +189,7 @@ class LocalCluster:
 
     def __init__(self, folder: Path, masters: int = 3, prefix: str = "test"):
         self.prefix = prefix
-        self.nodes = [_Node(folder / f"node{i}", free_port(), [
+        self.nodes = [_Node(folder / f"node{i}", cluster_port(), [
             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", str(self.NODE_TIMEOUT_MS), "--appendonly", "yes", "--appendfsync", "everysec",
             "--protected-mode", "yes"]) for i in range(masters)]
@@ -250,3 +267,78 @@ class LocalCluster:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class LocalSentinel:
+    """A primary, one replica and one sentinel (quorum 1) on loopback ports: the primary/replica setup that
+    `redis.mode: sentinel` reaches. kill() SIGKILLs the current primary; the sentinel promotes the replica
+    after DOWN_AFTER_MS; start() brings the old primary back (as a replica of the new one)."""
+
+    SERVICE = "starreid-test"
+    DOWN_AFTER_MS = 1000
+
+    def __init__(self, folder: Path):
+        base = ["--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "yes"]
+        self.primary = _Node(folder / "primary", cluster_port(), base)
+        self.replica = _Node(folder / "replica", cluster_port(), base)
+        self.replica.args = base + ["--replicaof", HOST, str(self.primary.port)]
+        self.sentinel_port = cluster_port()
+        self.sentinel = _Node(folder / "sentinel", self.sentinel_port, [])
+        conf = folder / "sentinel" / "sentinel.conf"
+        conf.write_text(f"sentinel monitor {self.SERVICE} {HOST} {self.primary.port} 1\n"
+                        f"sentinel down-after-milliseconds {self.SERVICE} {self.DOWN_AFTER_MS}\n"
+                        f"sentinel failover-timeout {self.SERVICE} 10000\n"
+                        f"sentinel parallel-syncs {self.SERVICE} 1\n")
+        self.sentinel.args = [str(conf), "--sentinel"]
+        self._killed: list[_Node] = []
+
+    @property
+    def section(self) -> dict:
+        return {"mode": "sentinel", "sentinels": [f"{HOST}:{self.sentinel_port}"], "sentinel_service": self.SERVICE}
+
+    @property
+    def url(self) -> str:
+        host, port = self.primary_address()
+        return f"redis://{host}:{port}/0"
+
+    def primary_address(self) -> tuple[str, int]:
+        reply = redis.Redis(host=HOST, port=self.sentinel_port, socket_timeout=2.0).execute_command(
+            "SENTINEL", "get-master-addr-by-name", self.SERVICE)
+        return reply[0].decode(), int(reply[1])
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url, socket_timeout=5.0)
+
+    def connect(self):
+        """The client the gallery builds from this redis section (the verb's redis_connector)."""
+        from starreid.app.config.redis import RedisConfig
+        from starreid.app.verbs.gallery import redis_connector
+
+        return redis_connector(RedisConfig.model_validate({**self.section, "socket_timeout_s": 2.0}))()
+
+    def start(self) -> "LocalSentinel":
+        if self._killed:
+            for node in self._killed:
+                node.start()
+            self._killed = []
+            return self
+        self.primary.start()
+        self.replica.start()
+        self.sentinel.start()
+        _wait(lambda: redis.Redis(host=HOST, port=self.replica.port).info("replication")
+              .get("master_link_status") == "up", 30, "the replica did not sync")
+        _wait(lambda: redis.Redis(host=HOST, port=self.sentinel_port).execute_command(
+            "SENTINEL", "replicas", self.SERVICE), 30, "the sentinel did not find the replica")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the current primary (a crash)."""
+        _, port = self.primary_address()
+        node = next(n for n in (self.primary, self.replica) if n.port == port)
+        node.kill()
+        self._killed.append(node)
+
+    def stop(self) -> None:
+        for node in (self.sentinel, self.replica, self.primary):
+            node.stop()
+        self._killed = []

@@ -11,7 +11,7 @@ from starreid.app.config.metrics import MetricsConfig
 from starreid.app.config.model import ModelConfig
 from starreid.app.config.redis import RedisConfig
 from starreid.app.config.tracker import TrackerConfig, merge_tracker
-from starreid.app.config.zmq import ZmqConfig
+from starreid.app.config.zmq import ZmqConfig, bind_for
 
 
 def tcp_port(endpoint: str) -> int | None:
@@ -60,8 +60,9 @@ class DeploymentConfig(Section):
         for i in range(len(self.cameras)):
             claim(self.metrics.worker_port_base + i if self.metrics.worker_port_base else 0,
                   f"the metrics of worker {i} (metrics.worker_port_base + {i})")
-        for key in ("tracklets_bind", "events_bind"):
-            claim(tcp_port(getattr(self.zmq, key)), f"zmq.{key}")
+        for key in ("tracklets", "events"):  # the addresses the gallery binds, named as the config writes them
+            bind = getattr(self.zmq, f"{key}_bind")
+            claim(tcp_port(bind), f"zmq.{key}" if bind == bind_for(getattr(self.zmq, key)) else f"zmq.{key}_bind")
         if self.redis.embedded:
             claim(self.redis.port, "redis.port")
         if clashes:

@@ -11,7 +11,7 @@ from starreid.app.config.loader import ConfigError
 _LIVE = ("rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "tcp://", "/dev/video")
 
 
-def _file_source(source: str) -> str | None:
+def file_source(source: str) -> str | None:
     """A camera source that names a file or folder (not a stream or device), without a file:// prefix."""
     if source.startswith(_LIVE) or source.isdigit():
         return None
@@ -70,13 +70,17 @@ def deployment_problems(cfg, cameras: list[str] | None = None, model: bool = Tru
         problem = _weights_problem(cfg.model.weights)
         if problem:
             problems.append(("model.weights", problem))
-    if cfg.tracker.backend == "ultralytics" and (not cfg.tracker.weights or not Path(cfg.tracker.weights).is_file()):
-        problems.append(("tracker.weights", f"the ultralytics backend needs a YOLO-pose weight file, got "
-                                            f"{cfg.tracker.weights!r}"))
+    for i, cam in enumerate(cfg.cameras):  # each camera's tracker: the section with the camera's own on top
+        tracker = cfg.tracker_for(cam.id)
+        if tracker.backend == "ultralytics" and (not tracker.weights or not Path(tracker.weights).is_file()):
+            key = "tracker.weights" if tracker.weights == cfg.tracker.weights else f"cameras[{i}].tracker.weights"
+            problem = (key, f"the ultralytics backend needs a YOLO-pose weight file, got {tracker.weights!r}")
+            if problem not in problems:
+                problems.append(problem)
     for i, cam in enumerate(cfg.cameras):
         if cameras is not None and cam.id not in cameras:
             continue
-        source = _file_source(cam.source)
+        source = file_source(cam.source)
         problem = source and _source_problem(source)
         if problem:
             problems.append((f"cameras[{i}].source", problem))

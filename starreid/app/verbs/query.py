@@ -34,12 +34,16 @@ def run(args: argparse.Namespace) -> int:
     with gallery_redis(cfg.redis) as (client, keys):
         if args.identity is None:
             rows = query.list_identities(client, keys, args.limit)
+            for r in rows:  # on the cameras' clock, like the sightings (last_seen is the gallery's)
+                latest = query.sightings(client, keys, r["id"], 1)
+                r["last_sighting"] = latest[0]["end"] if latest else None
             if args.json:
                 print(json.dumps(rows))
             else:
-                print(f"{'identity':<18} {'last seen':<21} {'sightings':>9}  cameras")
+                print(f"{'identity':<18} {'last sighting (UTC)':<21} {'sightings':>9}  cameras")
                 for r in rows:
-                    print(f"{r['id']:<18} {_when(r['last_seen']):<21} {r['sightings']:>9}  {','.join(r['cameras'])}")
+                    seen = _when(r["last_sighting"]) if r["last_sighting"] is not None else "-"
+                    print(f"{r['id']:<18} {seen:<21} {r['sightings']:>9}  {','.join(r['cameras'])}")
             return 0
         if not client.exists(keys.identity(args.identity)):
             print(f"no identity {args.identity!r}", file=sys.stderr)
@@ -49,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"identity": args.identity, "sightings": seen, "neighbours": near}))
         return 0
-    print(f"identity {args.identity}: {len(seen)} sightings (latest first)")
+    print(f"identity {args.identity}: {len(seen)} sightings (latest first; times UTC on the cameras' clock: a "
+          f"sighting's last frame)")
     for s in seen:
         print(f"  {_when(s['end'])}  {s['camera']:<16} {s['modality']:<3} {s['kind']:<7} {s['score']:.3f}  {s['tid']}")
     print("nearest identities:")

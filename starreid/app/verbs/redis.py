@@ -29,9 +29,9 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     r = cfg.redis
-    if r.url:
-        raise ConfigError(args.config, [("redis.url", None, "is set: this deployment uses an external Redis, not "
-                                                            "an embedded one")])
+    if not r.embedded:
+        raise ConfigError(args.config, [("redis.mode" if r.mode != "standalone" else "redis.url", None,
+                                         "is set: this deployment uses an external Redis, not an embedded one")])
     if port_taken(EmbeddedRedis.HOST, r.port):
         raise ConfigError(args.config, [("redis.port", None, f"{EmbeddedRedis.HOST}:{r.port} is already taken by "
                                          f"another process (an orphan of an earlier run? stop it, or choose "

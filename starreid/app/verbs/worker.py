@@ -32,10 +32,18 @@ def run(args: argparse.Namespace) -> int:
     log = logging.getLogger("starreid.worker")
     from starreid.app.config.resources import deployment_problems, port_problems, require
 
+    from starreid.contracts.curve import ClientKeys, KeyFileError
+
     cfg = load_config(args.config)
     cam = camera_config(cfg, args.config, args.camera)
+    tracker = cfg.tracker_for(cam.id)  # the tracker section with this camera's own settings on top
     port = args.metrics_port if args.metrics_port is not None else cfg.metrics.worker_port_base + cfg.camera_index(cam.id)
-    require(args.config, deployment_problems(cfg, cameras=[cam.id])
+    keys_problem = []
+    try:
+        ClientKeys.from_config(cfg.zmq.curve)
+    except KeyFileError as exc:
+        keys_problem = [("zmq.curve", str(exc))]
+    require(args.config, deployment_problems(cfg, cameras=[cam.id]) + keys_problem
             + port_problems([("metrics.worker_port_base", cfg.metrics.host, port)]))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -48,13 +56,16 @@ def run(args: argparse.Namespace) -> int:
         from starreid.app.embedding import TrackletEmbedder
 
         embed_batch = TrackletEmbedder(cfg.model).batch
-    pipeline = CameraPipeline.from_config(cfg.tracker, cam.id, cam.modality, cfg.model.height, cfg.model.width)
+    pipeline = CameraPipeline.from_config(tracker, cam.id, cam.modality, cfg.model.height, cfg.model.width)
     source = open_source(cam)
-    sender = TrackletSender.from_config(cfg.zmq, cfg.tracker, cam.id)
-    log.info("camera %s (%s): reading %s, publishing to %s", cam.id, cam.modality, cam.source, cfg.zmq.tracklets)
+    sender = TrackletSender.from_config(cfg.zmq, tracker, cam.id)
+    log.info("camera %s (%s): reading %s, publishing to %s%s%s", cam.id, cam.modality, cam.source, cfg.zmq.tracklets,
+             " over CURVE" if cfg.zmq.curve else "",
+             f"; its own tracker settings: {cam.tracker.model_dump()}" if cam.tracker else "")
     try:
-        return Worker(source, pipeline, sender, embed_batch, flush_timeout=cfg.tracker.flush_timeout_s,
-                      queue_size=cfg.tracker.queue_size, max_batch=cfg.model.batch_size).run(stop)
+        return Worker(source, pipeline, sender, embed_batch, flush_timeout=tracker.flush_timeout_s,
+                      queue_size=tracker.queue_size, max_batch=cfg.model.batch_size,
+                      pose_warn_below=tracker.pose_warn_below, pose_warn_window=tracker.pose_warn_window).run(stop)
     finally:
         pipeline.detector.close()
         server.close()

@@ -55,3 +55,12 @@ def test_run_until_done_resolves_every_tracklet(tmp_path):
     identities = json.loads(listing.stdout)
     assert identities, listing.stdout
     assert sum(i["sightings"] for i in identities) == sent  # every tracklet sent became one sighting
+    # the report written at the end: sheet, timeline, the clip annotated with identities, and a still of it
+    report = tmp_path / "report"
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["identities"] == len(identities) and summary["sightings"] == sent
+    sheet = cv2.imread(str(report / "identities.png"))
+    assert sheet.shape[0] >= min(len(identities), 40) * 130  # a row per identity
+    assert cv2.imread(str(report / "timeline.png")) is not None and cv2.imread(str(report / "street.png")) is not None
+    video = cv2.VideoCapture(str(report / "street.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 120
