@@ -3,10 +3,14 @@ against the FLOP floor = counted FLOPs / this machine's measured GEMM rate.
 
     python bench/bench_model.py            # ResNet-50, 288 x 144, 12 frames sampled from a 24-frame tracklet
     python bench/bench_model.py --quick    # ResNet-18, 4 frames of 96 x 48: a smoke run
+    python bench/bench_model.py --backbones mobilenetv2,resnet18,resnet50 --batch 8
+                                           # full STAR per backbone, ONNX Runtime, batch 1 and batched
 
 Prints one line per measurement and the ratios: time / FLOP floor (goal <= 1.5) and the heads' overhead over
 the bare backbone (goal <= 25%). FLOPs are 2 x multiply-adds of Conv, MatMul, Gemm and LSTM nodes of the
-exported ONNX graph (element-wise work is left out; it is a few percent).
+exported ONNX graph (element-wise work is left out; it is a few percent). With --backbones, the full STAR of
+each backbone (the paper's head sizes) runs in turns with the others and the GEMM reference, and each is
+reported per tracklet at batch 1 and batched, as a ratio to the last backbone listed (the reference).
 """
 from __future__ import annotations
 
@@ -67,7 +71,13 @@ def onnx_flops(path: str) -> float:
     return total
 
 
-def build(kind: str, depth: int, seq_len: int):
+def model_section(backbone: str, seq_len: int, height: int, width: int):
+    from starreid.app.config.model import ModelConfig
+
+    return ModelConfig(backbone=backbone, variant="full", seq_len=seq_len, height=height, width=width)
+
+
+def build(kind: str, backbone: str, seq_len: int, height: int, width: int):
     """'full' STAR inference graph; the 'backbone' alone (both stems, layer1-4, spatial mean -> (B, T, C));
     or the 'heads' alone (frame vectors (B, T, C) + keypoints -> embedding: FG, SG, BN-neck)."""
     from mindspore import nn
@@ -75,7 +85,7 @@ def build(kind: str, depth: int, seq_len: int):
     from starreid.reid.export import build_inference_net
     from starreid.reid.models.star import l2_normalize
 
-    net = build_inference_net(depth, "full", seq_len)
+    net = build_inference_net(model_section(backbone, seq_len, height, width))
     if kind == "full":
         return net
 
@@ -135,16 +145,76 @@ def plot(res: dict, runtimes: list, path: str) -> None:
     ax.set_xticks([k + 0.4 - width / 2 for k in range(len(kinds))], kinds)
     ax.set_ylabel("ms per tracklet")
     cfg = res["config"]
-    ax.set_title(f"STAR r{cfg['depth']}, {cfg['seq_len']} x {cfg['height']} x {cfg['width']}")
+    ax.set_title(f"STAR {cfg['backbone']}, {cfg['seq_len']} x {cfg['height']} x {cfg['width']}")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
+def compare_backbones(args) -> int:
+    """Full STAR of each backbone in ONNX Runtime, per tracklet (T = seq_len frames) at batch 1 and batched."""
+    import mindspore as ms
+    import onnxruntime as ort
+
+    from starreid.reid.export import build_inference_net, example_inputs
+
+    ms.set_device("CPU")
+    backbones = args.backbones.split(",")
+    gemm, gemm_flops = gemm_calls()
+    calls, res = {}, {"config": vars(args), "backbones": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for backbone in backbones:
+            ms.set_seed(0)
+            net = build_inference_net(model_section(backbone, args.seq_len, args.height, args.width))
+            row = res["backbones"][backbone] = {}
+            for batch in (1, args.batch):
+                inputs = example_inputs(batch, args.seq_len, args.height, args.width)
+                path = os.path.join(tmp, f"{backbone}-b{batch}")
+                ms.export(net, *inputs, file_name=path, file_format="ONNX")
+                if batch == 1:
+                    row["gflops"] = onnx_flops(path + ".onnx") / 1e9
+                sess = ort.InferenceSession(path + ".onnx", providers=["CPUExecutionProvider"])
+                feed = {i.name: x.asnumpy() for i, x in zip(sess.get_inputs(), inputs)}
+                calls[(backbone, batch)] = (lambda s, f: lambda: s.run(None, f))(sess, feed)
+            print(f"exported {backbone}: {row['gflops']:.1f} GFLOP per tracklet", flush=True)
+        timed = interleaved({**calls, **gemm}, args.reps, {k: 4 for k in gemm})
+    rates = {k[5:]: gemm_flops / (timed[k][0] * 1e-3) / 1e9 for k in gemm}
+    res["gemm_gflops"] = rates
+    print(f"GEMM rate: numpy {rates['numpy']:.1f} GFLOP/s, onnxruntime {rates['onnxruntime']:.1f} GFLOP/s")
+    reference = backbones[-1]
+    for backbone in backbones:
+        row = res["backbones"][backbone]
+        for batch, key in ((1, "batch1"), (args.batch, "batched")):
+            best, median = timed[(backbone, batch)]
+            row[key + "_ms_per_tracklet"] = best / batch
+            row[key + "_median_ms_per_tracklet"] = median / batch
+        row["floor_ms"] = row["gflops"] / rates["onnxruntime"] * 1e3
+    ref = res["backbones"][reference]
+    print(f"full STAR per tracklet ({args.seq_len} x {args.height} x {args.width}), onnxruntime, best of "
+          f"{args.reps} (median):")
+    for backbone in backbones:
+        row = res["backbones"][backbone]
+        row["ratio_batch1"] = row["batch1_ms_per_tracklet"] / ref["batch1_ms_per_tracklet"]
+        row["ratio_batched"] = row["batched_ms_per_tracklet"] / ref["batched_ms_per_tracklet"]
+        print(f"  {backbone:12s} {row['gflops']:6.1f} GFLOP  batch 1: {row['batch1_ms_per_tracklet']:7.1f} ms "
+              f"({row['batch1_median_ms_per_tracklet']:.1f}), {row['ratio_batch1']:.2f}x {reference}; "
+              f"batch {args.batch}: {row['batched_ms_per_tracklet']:7.1f} ms/tracklet "
+              f"({row['batched_median_ms_per_tracklet']:.1f}), {row['ratio_batched']:.2f}x {reference}; "
+              f"FLOP floor {row['floor_ms']:.1f} ms")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1)
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--depth", type=int, default=50, choices=(18, 34, 50), help="ResNet depth")
+    p.add_argument("--backbone", default="resnet50", choices=("resnet18", "resnet34", "resnet50", "mobilenetv2"),
+                   help="backbone of the part-by-part measurement")
+    p.add_argument("--backbones", help="comma-separated backbones to compare (full STAR, ONNX Runtime, batch 1 and "
+                                       "--batch); the last is the reference of the ratios")
+    p.add_argument("--batch", type=int, default=8, help="batch of the batched measurement (--backbones)")
     p.add_argument("--seq-len", type=int, default=12, help="frames the model sees per tracklet")
     p.add_argument("--height", type=int, default=288, help="crop height")
     p.add_argument("--width", type=int, default=144, help="crop width")
@@ -155,8 +225,10 @@ def main(argv=None) -> int:
     p.add_argument("--plot", help="also draw best times against the FLOP floor to this PNG")
     args = p.parse_args(argv)
     if args.quick:
-        args.depth, args.seq_len, args.height, args.width = 18, 4, 96, 48
+        args.backbone, args.seq_len, args.height, args.width = "resnet18", 4, 96, 48
     args.reps = args.reps or (1 if args.quick else 3)
+    if args.backbones:
+        return compare_backbones(args)
 
     import mindspore as ms
     import onnxruntime as ort
@@ -170,10 +242,10 @@ def main(argv=None) -> int:
     runtimes = args.runtimes.split(",")
     calls = {rt: {} for rt in runtimes}
     with tempfile.TemporaryDirectory() as tmp:
-        feats = ms.Tensor(np.random.default_rng(1).random((1, args.seq_len, 2048 if args.depth == 50 else 512),
-                                                           dtype=np.float32))
+        channels = {"resnet50": 2048, "mobilenetv2": 1280}.get(args.backbone, 512)
+        feats = ms.Tensor(np.random.default_rng(1).random((1, args.seq_len, channels), dtype=np.float32))
         for kind in ("backbone", "heads", "full"):
-            net = build(kind, args.depth, args.seq_len)
+            net = build(kind, args.backbone, args.seq_len, args.height, args.width)
             inputs = {"backbone": (clips, mod), "heads": (feats, kps), "full": (clips, kps, mod)}[kind]
             path = os.path.join(tmp, kind)
             ms.export(net, *inputs, file_name=path, file_format="ONNX")
@@ -203,7 +275,7 @@ def main(argv=None) -> int:
         row["floor_ms"] = row["gflops"] / peak * 1e3
         times = ", ".join(f"{rt} {row[rt + '_ms']:.0f} ms (median {row[rt + '_median_ms']:.0f})"
                           for rt in runtimes)
-        print(f"{kind:8s} r{args.depth} T={args.seq_len} {args.height}x{args.width}: "
+        print(f"{kind:8s} {args.backbone} T={args.seq_len} {args.height}x{args.width}: "
               f"{row['gflops']:.1f} GFLOP, floor {row['floor_ms']:.0f} ms; best of {args.reps}: {times}")
     bb, heads, full = (res["models"][k] for k in ("backbone", "heads", "full"))
     for rt in runtimes:

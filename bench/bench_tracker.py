@@ -4,7 +4,7 @@ Detections come from a synthetic street scene (5 people in view, misses, occlusi
 with --vtest, from HOG run once over vtest.avi. The reference measured in the same run is the association
 floor: one IoU matrix and one Hungarian assignment per frame against the previous frame's boxes.
 
-    python bench/bench_tracker.py [--frames 5000] [--vtest /usr/share/doc/opencv-doc/examples/data/vtest.avi]
+    python bench/bench_tracker.py [--frames 5000] [--vtest /usr/share/doc/opencv-doc/examples/data/vtest.avi] [--json OUT]
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared test doubles: tests/support
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -70,7 +71,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=5000, help="synthetic frames")
     parser.add_argument("--vtest", default=None, help="also replay HOG detections of this video")
     parser.add_argument("--detect-scale", type=float, default=1.3, help="HOG resize factor for --vtest")
+    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
+    out = {"goal_fps": GOAL_FPS}
 
     truth, dets = synthetic(args.frames)
     fps, predicted = track(dets)
@@ -82,6 +85,9 @@ def main() -> None:
           f"   goal {GOAL_FPS:.0f} fps: x{fps / GOAL_FPS:.2f}")
     print(f"  id switches {quality['id_switches']}, distinct ids {quality['distinct_ids']} for "
           f"{quality['true_ids']} people, coverage {quality['coverage']:.3f}")
+    out["synthetic"] = {"frames": args.frames, "detections_per_frame": float(per_frame), "fps": fps,
+                        "floor_fps": ref, "ratio_to_floor": fps / ref, "ratio_to_goal": fps / GOAL_FPS,
+                        **{k: float(v) for k, v in quality.items()}}
     if args.vtest:
         dets = hog_detections(args.vtest, args.detect_scale)
         fps, predicted = track(dets)
@@ -89,6 +95,11 @@ def main() -> None:
         print(f"vtest HOG detections: {len(dets)} frames, {np.mean([len(b) for b, _ in dets]):.1f} detections/frame")
         print(f"  tracker {fps:8.0f} fps   association floor {ref:8.0f} fps   tracker/floor {fps / ref:.2f}"
               f"   goal x{fps / GOAL_FPS:.2f}; distinct tracks {len({i for p in predicted for i in p})}")
+        out["vtest"] = {"frames": len(dets), "fps": fps, "floor_fps": ref, "ratio_to_floor": fps / ref,
+                        "ratio_to_goal": fps / GOAL_FPS}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":

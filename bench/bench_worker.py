@@ -5,7 +5,10 @@ Every frame of the file is processed (no dropping), so the number is the sustain
 be served at. The reference measured in the same run is decoding alone. Variants show where time goes:
 detection stride, HOG resize factor, pose on every frame or every second frame of a window.
 
-    python bench/bench_worker.py [--frames 200] [--video /usr/share/doc/opencv-doc/examples/data/vtest.avi]
+    python bench/bench_worker.py [--frames 200] [--video /usr/share/doc/opencv-doc/examples/data/vtest.avi] [--json OUT]
+
+Embedding is not part of this in-process loop (the worker embeds off the camera loop, in a thread of its own):
+bench/bench_cameras.py measures whole worker processes, embedding off and on.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the shared test doubles: tests/support
 
 import argparse
+import json
 import time
 from collections import defaultdict
 
@@ -68,6 +72,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="runs per variant; the fastest counts (the "
                         "machine is shared, so slower runs measure other people's jobs)")
     parser.add_argument("--plot", default=None, metavar="PNG", help="also draw ms/frame per stage and variant")
+    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
     rows = []
 
@@ -82,6 +87,12 @@ def main() -> None:
               f"ms/frame: {stages}; {tracklets} tracklets")
     if args.plot:
         plot(rows, args.plot)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"frames": args.frames, "goal_fps": GOAL_FPS, "decode_fps": ref,
+                       "variants": [{"label": label, "fps": fps, "ratio_to_goal": fps / GOAL_FPS,
+                                     "ratio_to_decode": fps / ref, "ms_per_frame": ms} for label, fps, ms in rows]},
+                      f, indent=1)
 
 
 def plot(rows, path: str) -> None:

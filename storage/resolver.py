@@ -5,8 +5,10 @@ reports before it acknowledges the tracklet. One resolver per deployment: decisi
 """
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -53,7 +55,8 @@ class Decision:
 class Resolver:
     def __init__(self, thresholds: dict[str, float], *, calibrated: dict[str, dict[str, float]], exemplars: int,
                  novelty: float, candidates: int,
-                 min_transit_s: float | None, exact_below: int, pca_dim: int | None, nlist: int | None, nprobe: int):
+                 min_transit_s: float | None, exact_below: int, pca_dim: int | None, nlist: int | None, nprobe: int,
+                 pq_bytes: int | None, rows_dir: str | None):
         self.thresholds = dict(thresholds)
         # model id -> thresholds learnt for it (a calibration); pairs it did not learn keep the configured ones
         self.per_model = {model: {**self.thresholds, **learnt} for model, learnt in calibrated.items()}
@@ -62,6 +65,7 @@ class Resolver:
         self.candidates = candidates
         self.min_transit_s = min_transit_s
         self._index_args = dict(exact_below=exact_below, pca_dim=pca_dim, nlist=nlist, nprobe=nprobe)
+        self.pq_bytes, self.rows_dir = pq_bytes, Path(rows_dir) if rows_dir else None
         self.indexes: dict[str, ExemplarIndex] = {}
         self.identities: dict[str, Identity] = {}
         self._owner: dict[int, tuple[str, str]] = {}  # vector id -> (identity, modality)
@@ -74,13 +78,16 @@ class Resolver:
         return cls(gallery.thresholds.model_dump(), calibrated=calibrated or {}, exemplars=gallery.exemplars_per_identity,
                    novelty=gallery.novelty, candidates=gallery.candidates, min_transit_s=gallery.min_transit_s,
                    exact_below=gallery.exact_below, pca_dim=gallery.index.pca_dim, nlist=gallery.index.nlist,
-                   nprobe=gallery.index.nprobe)
+                   nprobe=gallery.index.nprobe, pq_bytes=gallery.index.pq_bytes, rows_dir=gallery.index.rows_dir)
 
     # ------------------------------------------------------------ state
     def index_for(self, model: str, dim: int) -> ExemplarIndex:
         index = self.indexes.get(model)
         if index is None:
-            index = self.indexes[model] = ExemplarIndex(dim, **self._index_args)
+            # one file per model; the id is any string, so the file is named by its hash
+            rows = self.rows_dir / f"{hashlib.sha256(model.encode()).hexdigest()[:16]}.f16" if self.rows_dir else None
+            index = self.indexes[model] = ExemplarIndex(dim, **self._index_args, pq_bytes=self.pq_bytes,
+                                                        rows_path=rows)
         elif index.dim != dim:
             raise ValueError(f"model {model!r} has {index.dim}-d embeddings, got {dim}-d")
         return index

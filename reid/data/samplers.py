@@ -28,18 +28,26 @@ def sample_train_clip(n: int, seq_len: int, rng: np.random.Generator) -> np.ndar
     return chunks[np.arange(seq_len), rng.integers(0, chunks.shape[1], size=seq_len)]
 
 
+EPOCHS = ("tracklets", "identities")
+
+
 class PKSampler:
     """Batches of P identities x K tracklets per modality (2*P*K tracklet indices per batch).
 
     Only identities with tracklets in both modalities are drawn; an identity with fewer than K tracklets of a
-    modality contributes repeats. One epoch visits every eligible identity once (the last, short batch dropped).
+    modality contributes repeats. epoch="tracklets" (the authors' IdentitySampler): min(RGB tracklets, IR
+    tracklets) // (P*K) batches, each of P distinct identities drawn at random. epoch="identities": one pass
+    over a permutation of the eligible identities (the last, short batch dropped).
     """
 
-    def __init__(self, pids, modalities, p: int, k: int, seed: int = 0):
+    def __init__(self, pids, modalities, p: int, k: int, seed: int = 0, epoch: str = "tracklets"):
         pids, mods = np.asarray(pids), np.asarray(modalities)
         if len(pids) != len(mods):
             raise ValueError("pids and modalities differ in length")
-        self.p, self.k = p, k
+        if epoch not in EPOCHS:
+            raise ValueError(f"epoch must be one of {EPOCHS}, got {epoch!r}")
+        self.p, self.k, self.epoch = p, k, epoch
+        self.per_modality = int(min(np.sum(mods == "rgb"), np.sum(mods == "ir")))
         self.rng = np.random.default_rng(seed)
         self.by_id = {}
         for pid in np.unique(pids):
@@ -51,6 +59,8 @@ class PKSampler:
             raise ValueError(f"only {len(self.by_id)} identities have both modalities; P = {p}")
 
     def __len__(self) -> int:
+        if self.epoch == "tracklets":
+            return max(1, self.per_modality // (self.p * self.k))
         return len(self.by_id) // self.p
 
     def _pick(self, pool: np.ndarray) -> np.ndarray:
@@ -58,9 +68,13 @@ class PKSampler:
 
     def __iter__(self):
         """Yields (ir_indices (P*K,), rgb_indices (P*K,)), identity-major: rows i*K..i*K+K-1 share a person."""
-        ids = self.rng.permutation(sorted(self.by_id))
+        ids = sorted(self.by_id)
+        order = self.rng.permutation(ids) if self.epoch == "identities" else None
         for b in range(len(self)):
-            batch = ids[b * self.p:(b + 1) * self.p]
+            if order is None:
+                batch = self.rng.choice(ids, size=self.p, replace=False)
+            else:
+                batch = order[b * self.p:(b + 1) * self.p]
             ir = np.concatenate([self._pick(self.by_id[int(i)][0]) for i in batch])
             rgb = np.concatenate([self._pick(self.by_id[int(i)][1]) for i in batch])
             yield ir, rgb

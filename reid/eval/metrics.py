@@ -21,15 +21,16 @@ class EvalResult:
 
 
 def l2_normalise(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x, dtype=np.float64)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), eps)
 
 
 def distance(qf: np.ndarray, gf: np.ndarray, normalise: bool = True) -> np.ndarray:
-    """The protocol's distance: -(q @ g.T) of L2-normalised features (smaller is closer)."""
+    """The protocol's distance: -(q @ g.T) of L2-normalised features (smaller is closer), in float64 as the
+    official code (features in float64 arrays): float32 products reorder near-ties and move ranks."""
     if normalise:
         qf, gf = l2_normalise(qf), l2_normalise(gf)
-    return -(np.asarray(qf, np.float32) @ np.asarray(gf, np.float32).T)
+    return -(np.asarray(qf, np.float64) @ np.asarray(gf, np.float64).T)
 
 
 def evaluate(distmat, q_pids, g_pids, q_camids, g_camids, max_rank: int = 20, chunk: int = 512) -> EvalResult:

@@ -1,7 +1,8 @@
-"""Runtimes for the STAR inference graph, each with a fixed batch: ONNX Runtime, MindSpore, MindSpore Lite.
+"""Runtimes for the STAR inference graph: ONNX Runtime, MindSpore, MindSpore Lite.
 
 run(clips (n, T, 3, H, W) float32, keypoints (n, T, 17, 3) float32, modality (n,) int32) -> (n, D) with
-n <= batch; short batches are padded with their last item.
+n <= batch. A graph exported with a dynamic batch runs n items as they are; one with a fixed batch gets short
+batches padded with their last item.
 """
 from __future__ import annotations
 
@@ -34,14 +35,17 @@ def _pad(arrays, batch: int):
 
 
 class OnnxBackend:
-    def __init__(self, path: str, device: str, seq_len: int, height: int, width: int, arch):
+    def __init__(self, path: str, device: str, seq_len: int, height: int, width: int, arch, batch: int,
+                 threads: int):
         import onnxruntime as ort
 
         providers = ["CPUExecutionProvider"]
         if device == "GPU" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         try:
-            self.session = ort.InferenceSession(path, providers=providers)
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads  # 0: ONNX Runtime's default (every core)
+            self.session = ort.InferenceSession(path, options, providers=providers)
         except Exception as exc:
             raise ValueError(f"cannot load ONNX model {path}: {exc}") from exc
         inputs = self.session.get_inputs()
@@ -51,15 +55,23 @@ class OnnxBackend:
             raise ValueError(f"ONNX model {path} has inputs {shapes}; expected (batch, ...) of "
                              f"{want} for seq_len={seq_len}, height={height}, width={width}")
         self.names = [i.name for i in inputs]
-        self.batch = int(inputs[0].shape[0])
-        meta = self.session.get_modelmeta().custom_metadata_map
-        for key, value in (("depth", arch.depth), ("variant", arch.variant)):
+        exported = inputs[0].shape[0]
+        self.dynamic = not isinstance(exported, int)  # a symbolic batch dimension: any batch runs
+        self.batch = batch if self.dynamic else exported
+        meta = dict(self.session.get_modelmeta().custom_metadata_map)
+        if "backbone" not in meta and "depth" in meta:  # exported before backbones had names
+            meta["backbone"] = f"resnet{meta['depth']}"
+        from starreid.reid.export import input_normalisation
+
+        for key, value in (("backbone", arch.backbone), ("variant", arch.variant),
+                           ("last_stride", arch.last_stride), ("input", input_normalisation())):
             if key in meta and meta[key] != str(value):
                 raise ValueError(f"ONNX model {path} was exported with {key}={meta[key]}, not {value}")
 
     def run(self, clips, keypoints, modality):
         n = clips.shape[0]
-        feed = dict(zip(self.names, _pad([clips, keypoints, modality], self.batch)))
+        arrays = [clips, keypoints, modality] if self.dynamic else _pad([clips, keypoints, modality], self.batch)
+        feed = dict(zip(self.names, arrays))
         return self.session.run(None, feed)[0][:n]
 
 
@@ -72,7 +84,8 @@ class MindSporeBackend:
         ms.set_device(device)
         self.batch = batch
         self.graph = path.endswith(".mindir")
-        if self.graph:  # an exported graph: batch_size must be the exported batch
+        self.padded = None  # an exported graph: dynamic (run as given) or fixed (padded); learnt on a short batch
+        if self.graph:
             self.net = ms.nn.GraphCell(ms.load(path))
         else:
             self.net = build_inference_net(arch, weights=path)
@@ -87,18 +100,26 @@ class MindSporeBackend:
     def run(self, clips, keypoints, modality):
         n = clips.shape[0]
         t = self._ms.Tensor
-        inputs = [t(a) for a in _pad([clips, keypoints, modality], self.batch)]
-        if not self.graph:
-            return self._forward(*inputs).asnumpy()[:n]
+        if not self.graph:  # padded: jit compiles once for the batch shape, not once for every n
+            return self._forward(*[t(a) for a in _pad([clips, keypoints, modality], self.batch)]).asnumpy()[:n]
+        if self.padded is None and n < self.batch:
+            try:  # a MindIR file does not say whether its batch is dynamic: the first short batch finds out
+                out = self.net(*[t(a) for a in (clips, keypoints, modality)]).asnumpy()
+                self.padded = False
+                return out
+            except (RuntimeError, ValueError):
+                self.padded = True
+        arrays = (clips, keypoints, modality) if self.padded is False else _pad([clips, keypoints, modality],
+                                                                                 self.batch)
         try:
-            return self.net(*inputs).asnumpy()[:n]
+            return self.net(*[t(a) for a in arrays]).asnumpy()[:n]
         except (RuntimeError, ValueError) as exc:
-            raise ValueError(f"MindIR graph rejected inputs {[tuple(a.shape) for a in inputs]} (batch_size, "
-                             f"seq_len, height and width must match the export): {exc}") from exc
+            raise ValueError(f"MindIR graph rejected inputs {[tuple(a.shape) for a in arrays]} (seq_len, height, "
+                             f"width and a fixed batch_size must match the export): {exc}") from exc
 
 
 class LiteBackend:
-    def __init__(self, path: str, device: str, batch: int):
+    def __init__(self, path: str, device: str, batch: int, threads: int):
         try:
             import mindspore_lite as mslite
         except ImportError as exc:
@@ -106,6 +127,8 @@ class LiteBackend:
                                "(it has no wheel for this Python); use backend 'onnx' or 'mindspore'") from exc
         context = mslite.Context()
         context.target = [{"CPU": "cpu", "GPU": "gpu", "Ascend": "ascend"}[device]]
+        if threads:
+            context.cpu.thread_num = threads
         self.model = mslite.Model()
         self.model.build_from_file(path, mslite.ModelType.MINDIR, context)
         self.batch = batch
@@ -118,14 +141,16 @@ class LiteBackend:
         return self.model.predict(inputs)[0].get_data_to_numpy()[:n]
 
 
-def open_backend(kind: str, path: str, device: str, seq_len: int, height: int, width: int, arch, batch: int):
-    """arch: the model section (depth, variant, seq_len, sizes()); the mindspore backend builds it."""
+def open_backend(kind: str, path: str, device: str, seq_len: int, height: int, width: int, arch, batch: int,
+                 threads: int):
+    """arch: the model section (backbone, variant, seq_len, sizes()); the mindspore backend builds it. threads:
+    the CPU threads of ONNX Runtime and Lite (0: their default); MindSpore keeps its own setting."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"model weights not found: {path}")
     if kind == "onnx":
-        return OnnxBackend(path, device, seq_len, height, width, arch)
+        return OnnxBackend(path, device, seq_len, height, width, arch, batch, threads)
     if kind == "mindspore":
         return MindSporeBackend(path, device, arch, batch)
     if kind == "lite":
-        return LiteBackend(path, device, batch)
+        return LiteBackend(path, device, batch, threads)
     raise ValueError(f"backend must be 'onnx', 'mindspore' or 'lite', got {kind!r}")

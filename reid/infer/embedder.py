@@ -11,6 +11,14 @@ from starreid.reid.infer.sampler import frame_indices, modality_codes, normalize
 log = logging.getLogger(__name__)
 
 
+def backbone_tag(backbone: str) -> str:
+    """The short name of a backbone in model ids: resnet50 -> r50 (the ids of ResNet models are those they had
+    before backbones had names), mobilenetv2 -> mbv2."""
+    if backbone.startswith("resnet"):
+        return "r" + backbone[len("resnet"):]
+    return {"mobilenetv2": "mbv2"}.get(backbone, backbone)
+
+
 def _file_digest(path: str) -> str:
     import hashlib
 
@@ -21,32 +29,40 @@ def _file_digest(path: str) -> str:
     return h.hexdigest()
 
 
+def model_id(arch, weights: str | None = None) -> str:
+    """"star-{backbone tag}-{variant}:" + the first 12 hex digits of the weight file's sha256, e.g.
+    "star-mbv2-baseline:0123456789ab". arch is a model config section (backbone, variant, weights)."""
+    return f"star-{backbone_tag(arch.backbone)}-{arch.variant}:{_file_digest(weights or arch.weights)[:12]}"
+
+
 class Embedder:
     """Embeds batches of tracklets with one backend: 'onnx' (a .onnx file), 'mindspore' (a .ckpt, or an
     exported .mindir) or 'lite' (a .mindir, only where mindspore_lite imports).
 
-    model_id = "star-r{depth}-{variant}:" + the first 12 hex digits of the weight file's sha256; the gallery
-    never compares embeddings of different model ids. arch is the architecture (a model config section:
-    depth, variant, sizes()), which a .ckpt needs to be built and an ONNX graph is checked against.
+    model_id = "star-{backbone tag}-{variant}:" + the first 12 hex digits of the weight file's sha256 (tags r18,
+    r34, r50, mbv2: e.g. "star-mbv2-full:..."); the gallery never compares embeddings of different model ids.
+    arch is the architecture (a model config section: backbone, variant, sizes()), which a .ckpt needs to be
+    built and an ONNX graph is checked against.
     """
 
     def __init__(self, weights: str, *, backend: str, device: str, seq_len: int, height: int, width: int,
-                 batch_size: int, arch):
+                 batch_size: int, threads: int, arch):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.seq_len, self.height, self.width = seq_len, height, width
-        self.backend = open_backend(backend, weights, device, seq_len, height, width, arch, batch_size)
+        self.backend = open_backend(backend, weights, device, seq_len, height, width, arch, batch_size, threads)
         self.batch_size = self.backend.batch
         if self.batch_size != batch_size:
             log.info("model %s has a fixed batch of %d; batching by that", weights, self.batch_size)
-        self.model_id = f"star-r{arch.depth}-{arch.variant}:{_file_digest(weights)[:12]}"
+        self.model_id = model_id(arch, weights)
 
     @classmethod
     def from_config(cls, model) -> "Embedder":
-        """From a deployment `model` section (weights, backend, device, seq_len, height, width, batch_size and
-        the architecture)."""
+        """From a deployment `model` section (weights, backend, device, seq_len, height, width, batch_size,
+        threads and the architecture)."""
         return cls(model.weights, backend=model.backend, device=model.device, seq_len=model.seq_len,
-                   height=model.height, width=model.width, batch_size=model.batch_size, arch=model)
+                   height=model.height, width=model.width, batch_size=model.batch_size, threads=model.threads,
+                   arch=model)
 
     def _check(self, clips: np.ndarray, keypoints: np.ndarray) -> None:
         if clips.ndim != 5 or clips.shape[-1] != 3 or clips.dtype != np.uint8:

@@ -1,4 +1,9 @@
-"""The STAR objective (eq 15): L = w_id L_id + w_tri L_tri + w_kl L_KL + w_sad L_SAD."""
+"""The STAR objective (eq 15) as the authors' code computes it:
+
+    L = w_id L_id + w_tri L_tri + w_kl L_KL + w_sad L_SAD
+    L_id  = CE(tracklet logits) + CE(clean frame logits)          (identity at both levels)
+    L_SAD = CE(disturbed frame logits) + defense weight x mean over frames of ||clean - disturbed||_2
+"""
 from __future__ import annotations
 
 from mindspore import nn, ops
@@ -11,12 +16,23 @@ def identity_loss(logits, labels, label_smoothing: float = 0.0):
     return ops.cross_entropy(logits, labels, label_smoothing=label_smoothing)
 
 
-def sad_loss(sad_logits, labels, clean, disturbed, defense_weight: float = 1.0, label_smoothing: float = 0.0):
-    """Identity loss on the style-disturbed features plus the defense term: the mean squared difference between
-    the clean and disturbed tracklet features (both from the backbone)."""
+def frame_labels(labels, frames: int):
+    """Tracklet labels (B,) -> the label of each of their frames (B * T,), tracklet-major."""
+    t = frames // labels.shape[0]
+    return ops.broadcast_to(labels.reshape(-1, 1), (labels.shape[0], t)).reshape(-1)
+
+
+def defense_loss(clean, disturbed, eps: float = 1e-12):
+    """SAD's defense term: the L2 distance between each frame's clean and disturbed vector, averaged over
+    frames (eps keeps the gradient of sqrt finite at 0)."""
     diff = clean - disturbed
-    defense = (diff * diff).mean()
-    return identity_loss(sad_logits, labels, label_smoothing) + defense_weight * defense
+    return ops.sqrt((diff * diff).sum(-1) + eps).mean()
+
+
+def sad_loss(sad_logits, frame_label, clean, disturbed, defense_weight: float = 1.0, label_smoothing: float = 0.0):
+    """Identity loss on the style-disturbed frames plus the defense term between clean and disturbed frames."""
+    return (identity_loss(sad_logits, frame_label, label_smoothing)
+            + defense_weight * defense_loss(clean, disturbed))
 
 
 class StarLoss(nn.Cell):
@@ -38,12 +54,14 @@ class StarLoss(nn.Cell):
         return cls(w_id=loss.w_id, w_tri=loss.w_tri, w_kl=loss.w_kl, w_sad=loss.w_sad, margin=loss.margin,
                    label_smoothing=loss.label_smoothing, use_kl=net.use_fg and net.use_sg, use_sad=net.use_sad)
 
-    def construct(self, logits, feature, kl_p, kl_q, sad_logits, clean, disturbed, labels):
-        l_id = identity_loss(logits, labels, self.smoothing)
+    def construct(self, logits, feature, kl_p, kl_q, frame_logits, sad_logits, clean, disturbed, labels):
+        per_frame = frame_labels(labels, frame_logits.shape[0])
+        l_id = (identity_loss(logits, labels, self.smoothing)
+                + identity_loss(frame_logits, per_frame, self.smoothing))
         l_tri = batch_hard_triplet(feature, labels, self.margin)
         l_kl = symmetric_kl(kl_p, kl_q) if self.use_kl else l_id * 0.0
         l_sad = l_id * 0.0
         if self.use_sad:
-            l_sad = sad_loss(sad_logits, labels, clean, disturbed, self.defense_weight, self.smoothing)
+            l_sad = sad_loss(sad_logits, per_frame, clean, disturbed, self.defense_weight, self.smoothing)
         total = self.w_id * l_id + self.w_tri * l_tri + self.w_kl * l_kl + self.w_sad * l_sad
         return total, l_id, l_tri, l_kl, l_sad

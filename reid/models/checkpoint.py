@@ -26,7 +26,11 @@ def _describe(names, limit: int = 5) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def load_weights(net: nn.Cell, path: str, skip_prefixes=("classifier.",)) -> None:
+# Training-only heads: identity classifiers and the frame-level neck (not part of the embedding).
+TRAINING_HEADS = ("classifier.", "frame_neck.", "frame_classifier.")
+
+
+def load_weights(net: nn.Cell, path: str, skip_prefixes=TRAINING_HEADS) -> None:
     """Load a .ckpt into net; every parameter must be present with the same shape. Parameters under
     skip_prefixes are neither checked nor loaded (e.g. a classifier over other identities, or heads when
     starting from a backbone); optimizer state may be extra. Raises CheckpointError naming the first

@@ -8,16 +8,19 @@ from starreid.reid.models.attention import CrossAttention, SqueezeExcite
 from starreid.reid.skeleton import BONES, DEFAULT_SCORE_THRESHOLD
 
 
-def bone_features(keypoints, threshold: float = DEFAULT_SCORE_THRESHOLD):
+def bone_features(keypoints, threshold: float = DEFAULT_SCORE_THRESHOLD, aspect: float = 1.0):
     """(B, T, 17, 3) -> features (B, T, 38) = 19 lengths (eq 1) then 19 atan2 angles (eq 2), and bone
-    validity (B, T, 19). A bone with a joint scored below the threshold is masked to 0, not trusted."""
+    validity (B, T, 19). A bone with a joint scored below the threshold is masked to 0, not trusted.
+
+    Keypoints are in [0, 1] of the crop's width and height; aspect = width / height scales x so that lengths
+    and angles are those of the pixels (in units of the crop height), not of a square-stretched crop."""
     src = Tensor(np.array([b[0] for b in BONES], np.int32))
     dst = Tensor(np.array([b[1] for b in BONES], np.int32))
     a, b = ops.gather(keypoints, src, 2), ops.gather(keypoints, dst, 2)
     ok = ops.logical_and(a[..., 2] >= threshold, b[..., 2] >= threshold)
     okf = ok.astype(keypoints.dtype)
     # Masked bones get a harmless (1, 0) vector so that sqrt and atan2 never see (0, 0).
-    dx = ops.where(ok, b[..., 0] - a[..., 0], ops.ones_like(okf))
+    dx = ops.where(ok, (b[..., 0] - a[..., 0]) * aspect, ops.ones_like(okf))
     dy = ops.where(ok, b[..., 1] - a[..., 1], ops.zeros_like(okf))
     length = ops.sqrt(dx * dx + dy * dy) * okf
     angle = ops.atan2(dy, dx) * okf
@@ -44,10 +47,11 @@ class FrameGuidance(nn.Cell):
         self.visual_attn = CrossAttention(dim, heads)  # eq 6: skeleton queries visual
         self.se = SqueezeExcite(dim)
         hidden = ffn_hidden or dim
-        self.ffn = nn.SequentialCell([nn.Dense(2 * dim, hidden), nn.ReLU(), nn.Dense(hidden, dim)])
+        # Ends in ReLU as the authors' FFN: the correction is non-negative, like the ReLU features it refines.
+        self.ffn = nn.SequentialCell([nn.Dense(2 * dim, hidden), nn.ReLU(), nn.Dense(hidden, dim), nn.ReLU()])
 
-    def construct(self, x, keypoints):
-        feats, bone_ok = bone_features(keypoints, self.threshold)
+    def construct(self, x, keypoints, aspect: float = 1.0):
+        feats, bone_ok = bone_features(keypoints, self.threshold, aspect)
         seq, _ = self.lstm(self.fc(feats))  # eq 3: (B, T, 2 * hidden)
         t = seq.shape[1]
         last = seq[:, t - 1:t, :].reshape(seq.shape[0], -1)  # a squeezing slice exports a broken Squeeze

@@ -1,7 +1,14 @@
-"""Two-stream ResNet: one stem per modality (conv1, bn1, relu, maxpool), shared layer1-4, last stride 1."""
+"""Two-stream ResNet: one stem per modality (conv1, bn1, relu, maxpool), shared layer1-4, last stride 1 or 2.
+
+Every layer computes what torchvision's ResNet computes (symmetric padding k // 2 in every convolution, max-pool
+3 x 3 / 2 with one pixel of padding on each side), so imported torchvision, timm, mindcv or STAR-release weights
+give the source's features (tests/reid/model/test_weight_import.py checks them against a numpy forward pass).
+"""
 from __future__ import annotations
 
-from mindspore import nn, ops
+from mindspore import nn
+
+from starreid.reid.models.backbones import ModalityBatchNorm2d, TwoStreamBackbone
 
 _LAYERS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3))}
 
@@ -57,28 +64,30 @@ class Bottleneck(nn.Cell):
 
 
 class Stem(nn.Cell):
-    def __init__(self, width: int = 64):
+    def __init__(self, width: int):
         super().__init__()
         self.conv1 = nn.Conv2d(3, width, 7, stride=2, pad_mode="pad", padding=3, has_bias=False,
                                weight_init="HeNormal")
-        self.bn1 = nn.BatchNorm2d(width)
+        self.bn1 = ModalityBatchNorm2d(width)
         self.relu = nn.ReLU()
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, pad_mode="same")
+        # torchvision's MaxPool2d(3, 2, padding=1). pad_mode="same" pads one pixel less on the top/left of
+        # even-sized maps (a shift against torchvision), and pad_mode="pad" does not export to ONNX; zero
+        # padding then a valid pool is exact here because the pool follows a ReLU (inputs >= 0).
+        self.pad = nn.Pad(((0, 0), (0, 0), (1, 1), (1, 1)))
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, pad_mode="valid")
 
-    def construct(self, x):
-        return self.maxpool(self.relu(self.bn1(self.conv1(x))))
+    def construct(self, x, mask=None):
+        x = self.conv1(x)
+        x = self.bn1(x) if mask is None else self.bn1(x, mask)
+        return self.maxpool(self.pad(self.relu(x)))
 
 
-class TwoStreamResNet(nn.Cell):
-    """Frames (N, 3, H, W) + modality (N,) int32 -> feature map (N, C, H/16, W/16); C = 8 x base_width
-    (basic blocks) or 32 x base_width (bottlenecks): 512 or 2048 at the standard base_width 64.
+class TwoStreamResNet(TwoStreamBackbone):
+    """Frames (N, 3, H, W) + modality (N,) int32 -> feature map (N, C, H/16, W/16) (H/32 with last stride 2);
+    C = 8 x base_width (basic blocks) or 32 x base_width (bottlenecks): 512 or 2048 at the standard 64.
+    Stems (conv1, bn1, relu, maxpool) per modality; layer1-4 shared."""
 
-    Both stems run on every frame and the modality selects per frame: a branch-free graph that exports,
-    at the cost of one extra 7x7 convolution (a few percent of the backbone). The stem BatchNorms therefore
-    see both modalities' frames in training and use the same mixed statistics at inference.
-    """
-
-    def __init__(self, depth: int = 50, base_width: int = 64):
+    def __init__(self, *, depth: int, base_width: int, last_stride: int):
         super().__init__()
         if depth not in _LAYERS:
             raise ValueError(f"depth must be one of {sorted(_LAYERS)}, got {depth}")
@@ -92,7 +101,7 @@ class TwoStreamResNet(nn.Cell):
         layers = []
         widths = (base_width, 2 * base_width, 4 * base_width, 8 * base_width)
         for i, (width, n) in enumerate(zip(widths, counts)):
-            stride = 1 if i in (0, 3) else 2  # last stride 1
+            stride = (1, 2, 2, last_stride)[i]
             blocks = []
             for b in range(n):
                 blocks.append(block(cin, width, stride if b == 0 else 1))
@@ -100,11 +109,3 @@ class TwoStreamResNet(nn.Cell):
             layers.append(nn.SequentialCell(blocks))
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
         self.out_channels = cin
-
-    def stem(self, x, modality):
-        is_ir = (modality == 1).reshape(-1, 1, 1, 1)
-        return ops.where(is_ir, self.stem_ir(x), self.stem_rgb(x))
-
-    def construct(self, x, modality):
-        x = self.layer2(self.layer1(self.stem(x, modality)))
-        return self.layer4(self.layer3(x))

@@ -28,10 +28,12 @@ class GATLayer(nn.Cell):
     -> (ELU(sum_j alpha_ij W h_j) (B, N, heads * out), alpha (B, heads, N, N)).
     """
 
-    def __init__(self, in_dim: int, out_dim: int, heads: int = 1, dropout: float = 0.0):
+    def __init__(self, in_dim: int, out_dim: int, heads: int = 1, dropout: float = 0.0, bias: bool = True):
         super().__init__()
         self.heads, self.out_dim = heads, out_dim
         self.w = nn.Dense(in_dim, heads * out_dim, has_bias=False)
+        # added after aggregation, before ELU (as PyG's GATConv, which the authors use)
+        self.bias = Parameter(initializer("zeros", (heads * out_dim,)), name="bias") if bias else None
         self.a_src = Parameter(initializer(XavierUniform(), (1, heads, 1, out_dim)), name="a_src")
         self.a_dst = Parameter(initializer(XavierUniform(), (1, heads, 1, out_dim)), name="a_dst")
         self.dropout = dropout
@@ -49,6 +51,8 @@ class GATLayer(nn.Cell):
         # own counter), so a run resumed from a checkpoint replays the same masks.
         att = ops.dropout(alpha, p=self.dropout, training=self.training) if self.dropout > 0 else alpha
         out = ops.matmul(att, wh).transpose(0, 2, 1, 3).reshape(b, n, self.heads * self.out_dim)
+        if self.bias is not None:
+            out = out + self.bias
         return elu(out), alpha
 
 
@@ -61,15 +65,17 @@ class SequenceGuidance(nn.Cell):
     """
 
     def __init__(self, seq_len: int, guide_dim: int = 0, gat_hidden: int = 16, gat_heads: int = 2,
-                 gat_out: int = 12, guide_hidden: int = 128, dropout: float = 0.3,
+                 gat_out: int = 12, guide_hidden: int = 128, attn_dropout: float = 0.6, feat_dropout: float = 0.3,
                  threshold: float = DEFAULT_SCORE_THRESHOLD, powers=GEM_POWERS):
         super().__init__()
         self.seq_len, self.threshold, self.powers = seq_len, threshold, tuple(powers)
         self.adj = Tensor(adjacency(seq_len, self_loops=False))
         self.eye = Tensor(np.eye(seq_len * NUM_JOINTS, dtype=np.float32))
         self.parts = Tensor(part_matrix(seq_len))  # (P, N)
-        self.gat1 = GATLayer(3, gat_hidden, gat_heads, dropout)
-        self.gat2 = GATLayer(gat_hidden * gat_heads, gat_out, 1)
+        # The authors' GAT: attention dropout on both layers, feature dropout between them (training only).
+        self.gat1 = GATLayer(3, gat_hidden, gat_heads, attn_dropout)
+        self.gat2 = GATLayer(gat_hidden * gat_heads, gat_out, 1, attn_dropout)
+        self.feat_dropout = feat_dropout
         self.bn = nn.BatchNorm1d(gat_out)
         self.parts_dim = len(BODY_PARTS) * gat_out
         self.guide_bn = nn.BatchNorm1d(guide_dim + self.parts_dim)
@@ -90,6 +96,8 @@ class SequenceGuidance(nn.Cell):
         h = kp * valid.reshape(b, n, 1)  # masked joints enter as (0, 0, 0)
         mask = self.graph_mask(valid)
         h, alpha = self.gat1(h, mask)
+        if self.feat_dropout > 0:
+            h = ops.dropout(h, p=self.feat_dropout, training=self.training)
         h, _ = self.gat2(h, mask)
         h = self.bn(h.reshape(b * n, -1)).reshape(b, n, -1)
         return h, valid, alpha

@@ -1,10 +1,11 @@
-"""STAR: two-stream ResNet + SAD, frame-level (FG) and sequence-level (SG) skeleton guidance, BN-neck."""
+"""STAR: two-stream backbone (ResNet or MobileNetV2) + SAD, frame-level (FG) and sequence-level (SG) skeleton
+guidance, BN-neck."""
 from __future__ import annotations
 
 from mindspore import nn, ops
 
 from starreid.reid.models.frame_guidance import FrameGuidance
-from starreid.reid.models.resnet import TwoStreamResNet
+from starreid.reid.models.backbones import build_backbone
 from starreid.reid.models.sad import disturb
 from starreid.reid.models.seq_guidance import SequenceGuidance, gem
 from starreid.reid.skeleton import DEFAULT_SCORE_THRESHOLD
@@ -17,27 +18,33 @@ def l2_normalize(x, eps: float = 1e-12):
 
 
 class STAR(nn.Cell):
-    """Training: construct(clips, keypoints, modality) -> (logits, feature, kl_p, kl_q, sad_logits,
-    clean_pooled, disturbed_pooled); embed(...) -> L2-normalised BN-neck embedding (B, C).
+    """Training: construct(clips, keypoints, modality) -> (logits, feature, kl_p, kl_q, frame_logits,
+    sad_logits, clean_frames, disturbed_frames); embed(...) -> L2-normalised BN-neck embedding (B, C).
+
+    logits (B, classes) and feature (B, C) are the tracklet level (BN-neck, triplet); frame_logits and
+    sad_logits (B*T, classes) classify the clean and the style-disturbed frame vectors clean_frames and
+    disturbed_frames (B*T, C) through a frame-level neck and classifier of their own (the authors' "local"
+    head), so the neck the embedding uses normalises clean tracklet features only.
 
     clips (B, T, 3, H, W) float32 ImageNet-normalised; keypoints (B, T, 17, 3) float32 (x, y in [0, 1] of
     the crop, score); modality (B,) int32, 0 = rgb, 1 = ir. T must equal seq_len (the graph is built for it).
     """
 
-    GAT_DROPOUT = 0.3
+    GAT_ATTN_DROPOUT, GAT_FEAT_DROPOUT = 0.6, 0.3  # the authors' GAT (training only)
     SCORE_THRESHOLD = DEFAULT_SCORE_THRESHOLD
 
-    def __init__(self, *, depth: int, variant: str, num_classes: int, seq_len: int, lstm_hidden: int,
+    def __init__(self, *, backbone: str, variant: str, num_classes: int, seq_len: int, lstm_hidden: int,
                  attn_heads: int, ffn_hidden: int | None, gat_hidden: int, gat_heads: int, gat_out: int,
-                 guide_hidden: int, sad: bool, base_width: int):
+                 guide_hidden: int, sad: bool, base_width: int, last_stride: int):
         super().__init__()
-        gat_dropout, score_threshold = self.GAT_DROPOUT, self.SCORE_THRESHOLD
+        score_threshold = self.SCORE_THRESHOLD
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
         self.variant, self.seq_len, self.use_sad = variant, seq_len, sad
         self.use_fg, self.use_sg = VARIANTS[variant]
-        self.backbone = TwoStreamResNet(depth, base_width)
-        dim = self.backbone.out_channels
+        self.backbone_name = backbone
+        self.backbone = build_backbone(backbone, base_width=base_width, last_stride=last_stride)
+        dim = self.backbone.out_channels  # the heads size themselves from the backbone
         self.dim = dim
         self.fg = None
         if self.use_fg:
@@ -46,13 +53,20 @@ class STAR(nn.Cell):
         self.sg = None
         if self.use_sg:
             self.sg = SequenceGuidance(seq_len, 2 * lstm_hidden if self.use_fg else 0, gat_hidden, gat_heads,
-                                       gat_out, guide_hidden, gat_dropout, score_threshold)
+                                       gat_out, guide_hidden, self.GAT_ATTN_DROPOUT, self.GAT_FEAT_DROPOUT,
+                                       score_threshold)
         self.kl_fc = None
         if self.use_fg and self.use_sg:  # eq 14 aligns the joint (graph) features with the bone (LSTM) ones
             self.kl_fc = nn.Dense(self.sg.parts_dim, 2 * lstm_hidden)
         self.neck = nn.BatchNorm1d(dim)
         self.neck.beta.requires_grad = False  # BN-neck: no shift
         self.classifier = nn.Dense(dim, num_classes, has_bias=False) if num_classes > 0 else None
+        # Training only (absent from inference nets; load_weights skips them): frame-level identity head.
+        self.frame_neck, self.frame_classifier = None, None
+        if num_classes > 0:
+            self.frame_neck = nn.BatchNorm1d(dim)
+            self.frame_neck.beta.requires_grad = False
+            self.frame_classifier = nn.Dense(dim, num_classes, has_bias=False)
 
     def _frames(self, clips, modality):
         b, t = clips.shape[0], clips.shape[1]
@@ -72,15 +86,17 @@ class STAR(nn.Cell):
         frames, mod = self._frames(clips, modality)
         return self._pool(self.backbone(frames, mod), clips.shape[0])
 
-    def guided_frames(self, x, keypoints):
-        """Frame vectors (B, T, C) -> (FG-corrected vectors, last LSTM step), or (x, None) without FG."""
+    def guided_frames(self, x, keypoints, aspect: float = 0.5):
+        """Frame vectors (B, T, C) -> (FG-corrected vectors, last LSTM step), or (x, None) without FG.
+        aspect: the crops' width / height (bone angles are measured in pixels; 0.5 = the 2:1 crops of every
+        config)."""
         if self.use_fg:
-            return self.fg(x, keypoints)
+            return self.fg(x, keypoints, aspect)
         return x, None
 
-    def _aggregate(self, x, keypoints):
+    def _aggregate(self, x, keypoints, aspect: float = 0.5):
         """Frame vectors (B, T, C) -> tracklet feature (B, C), KL logits (or x itself when unused)."""
-        x, last = self.guided_frames(x, keypoints)
+        x, last = self.guided_frames(x, keypoints, aspect)
         kl_p, kl_q = x[:, 0, :], x[:, 0, :]
         if self.use_sg:
             g, _, parts = self.sg(x, keypoints, last)
@@ -94,28 +110,36 @@ class STAR(nn.Cell):
         feat = self.neck(g)
         return feat if self.classifier is None else self.classifier(feat)
 
+    def _classify_frames(self, f):
+        return f if self.frame_classifier is None else self.frame_classifier(self.frame_neck(f))
+
+    @staticmethod
+    def _aspect(clips) -> float:
+        return clips.shape[4] / clips.shape[3]  # static shapes: a constant of the graph
+
     def embed(self, clips, keypoints, modality):
-        g, _, _ = self._aggregate(self.frame_features(clips, modality), keypoints)
+        g, _, _ = self._aggregate(self.frame_features(clips, modality), keypoints, self._aspect(clips))
         return l2_normalize(self.neck(g))
 
     def construct(self, clips, keypoints, modality):
         b = clips.shape[0]
         frames, mod = self._frames(clips, modality)
         bb = self.backbone
-        f2 = bb.layer2(bb.layer1(bb.stem(frames, mod)))
-        f3 = bb.layer3(f2)
-        x = self._pool(bb.layer4(f3), b)
-        g, kl_p, kl_q = self._aggregate(x, keypoints)
-        logits = self._classify(g)
-        clean = gem(x, 3.0, 1)
+        f2 = bb.to_layer2(frames, mod)
+        f3 = bb.run_layer3(f2)
+        x = self._pool(bb.run_layer4(f3), b)
+        g, kl_p, kl_q = self._aggregate(x, keypoints, self._aspect(clips))
+        logits = self._classify(g)  # the only input of the neck the embedding uses: clean tracklets
+        clean = x.reshape(-1, x.shape[2])
+        frame_logits = self._classify_frames(clean)
         if self.use_sad:
             # SAD: same-modality style after layer2, cross-modality style after layer3 (training only).
-            d3 = disturb(bb.layer3(disturb(f2, mod, True)), mod, False)
-            disturbed = gem(self._pool(bb.layer4(d3), b), 3.0, 1)
-            sad_logits = self._classify(disturbed)
+            d3 = disturb(bb.run_layer3(disturb(f2, mod, True)), mod, False)
+            disturbed = bb.run_layer4(d3).mean(axis=(2, 3))
+            sad_logits = self._classify_frames(disturbed)
         else:
-            disturbed, sad_logits = clean, logits
-        return logits, g, kl_p, kl_q, sad_logits, clean, disturbed
+            disturbed, sad_logits = clean, frame_logits
+        return logits, g, kl_p, kl_q, frame_logits, sad_logits, clean, disturbed
 
 
 class EmbeddingNet(nn.Cell):
@@ -130,8 +154,9 @@ class EmbeddingNet(nn.Cell):
 
 
 def build_star(model, num_classes: int = 0, sad: bool = False) -> STAR:
-    """STAR from a model config section: depth, variant, seq_len and the sizes of its sizes() (the schema's
-    defaults are the paper's: LSTM hidden 1024, 4 heads, GAT 3->16x2->12). num_classes > 0 adds the
-    classifier of training; sad switches on style disturbance (training only)."""
-    return STAR(depth=model.depth, variant=model.variant, num_classes=num_classes, seq_len=model.seq_len, sad=sad,
-                **model.sizes())
+    """STAR from a model config section: backbone, variant, seq_len and the sizes of its sizes() (base_width,
+    last_stride and the heads'; the schema's defaults are the paper's: ResNet-50, last stride 1, LSTM hidden
+    1024, 4 heads, GAT 3->16x2->12). num_classes > 0 adds the classifier of training; sad switches on style
+    disturbance (training only)."""
+    return STAR(backbone=model.backbone, variant=model.variant, num_classes=num_classes, seq_len=model.seq_len,
+                sad=sad, **model.sizes())

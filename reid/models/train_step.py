@@ -6,14 +6,16 @@ from mindspore import nn, ops
 
 
 def make_optimizer(net: nn.Cell, lr, optim) -> nn.Optimizer:
-    """SGD with momentum and weight decay from the optim config section; the backbone learns at
+    """SGD with momentum (Nesterov's when optim.nesterov) and weight decay from the optim config section; the
+    backbone learns at
     optim.backbone_lr_scale x lr (lr a float or a per-step list)."""
     backbone = [p for p in net.trainable_params() if p.name.startswith("backbone.")]
     heads = [p for p in net.trainable_params() if not p.name.startswith("backbone.")]
     k = optim.backbone_lr_scale
     scaled = [x * k for x in lr] if isinstance(lr, (list, tuple)) else lr * k
     groups = [{"params": backbone, "lr": scaled}, {"params": heads, "lr": lr}]
-    return nn.Momentum(groups, learning_rate=lr, momentum=optim.momentum, weight_decay=optim.weight_decay)
+    return nn.Momentum(groups, learning_rate=lr, momentum=optim.momentum, weight_decay=optim.weight_decay,
+                       use_nesterov=optim.nesterov)
 
 
 class TrainStep:

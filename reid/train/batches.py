@@ -29,15 +29,16 @@ def _stack(samples) -> Batch:
 
 
 class TrainBatches:
-    """One epoch = one pass of the PK sampler; each batch holds P identities x K tracklets x 2 modalities."""
+    """One epoch = one pass of the PK sampler (its length: sampler.epoch); each batch holds P identities x K
+    tracklets x 2 modalities."""
 
     def __init__(self, dataset, skeletons, model, sampler, augment, seed: int, threads: int):
-        """dataset: its training split; model: seq_len, height, width; sampler: p, k; augment: the augment
+        """dataset: its training split; model: seq_len, height, width; sampler: p, k, epoch; augment: the augment
         config section."""
         self.root, self.records, self.labels, self.skeletons = dataset.root, dataset.train, dataset.train_labels, skeletons
         self.seq_len, self.height, self.width, self.augment = model.seq_len, model.height, model.width, augment
         self.sampler = PKSampler([r.pid for r in self.records], [r.modality for r in self.records], sampler.p,
-                                 sampler.k, seed=seed)
+                                 sampler.k, seed=seed, epoch=sampler.epoch)
         self.pool = ThreadPoolExecutor(threads)  # loads the samples of a batch
         self.prefetch = ThreadPoolExecutor(1)  # assembles the next batch (its own pool: no deadlock)
 

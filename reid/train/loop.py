@@ -14,7 +14,7 @@ from starreid.reid.data.skeleton_store import SkeletonStore
 from starreid.reid.data.vcm import load_vcm
 from starreid.reid.losses import StarLoss
 from starreid.reid.models import build_star
-from starreid.reid.models.checkpoint import load_weights
+from starreid.reid.models.pretrained import load_pretrained
 from starreid.reid.models.train_step import TrainStep, make_optimizer
 from starreid.reid.train import distributed
 from starreid.reid.train.batches import TrainBatches
@@ -42,6 +42,12 @@ def _update_best(best: dict, results: dict, epoch: int, net, out: Path) -> None:
                 ms.save_checkpoint(net, str(out / f"best_{key}.ckpt"))
 
 
+def evaluates_after(epoch: int, eval_every: int, epochs: int) -> bool:
+    """Whether 0-based `epoch` ends with an evaluation: the authors test when epoch % 10 == 0 (epochs 0, 10,
+    ..., 120 of 130); the last epoch is always evaluated too."""
+    return epoch % eval_every == 0 or epoch == epochs - 1
+
+
 def train(cfg, resume: bool = True, progress: bool = True, stop_after_epoch: int | None = None) -> dict:
     """Trains from a validated training config (out_dir, seed, device, jit, data, model, sampler, augment, optim,
     loss, schedule) and returns {'epoch', 'best', 'history', 'final'}. stop_after_epoch ends the run early (as
@@ -54,8 +60,11 @@ def train(cfg, resume: bool = True, progress: bool = True, stop_after_epoch: int
     dataset = load_vcm(cfg.data.root, min_len=cfg.data.min_len)
     store = SkeletonStore(cfg.data.skeletons) if cfg.data.skeletons else None
     net = build_star(model, num_classes=len(dataset.train_labels), sad=model.sad)
-    if model.pretrained:
-        load_weights(net, model.pretrained, skip_prefixes=("classifier.", "fg.", "sg.", "kl_fc.", "neck."))
+    if model.pretrained:  # the backbone only (both stems and the body); the heads start random
+        report = load_pretrained(net, model.pretrained)
+        log.info("backbone %s from %s (%s; %d source tensors dropped)", model.backbone, model.pretrained,
+                 report.naming, len(report.dropped))
+    net.backbone.freeze(model.freeze)
     loss_fn = StarLoss.from_config(cfg.loss, net)
     threads = cfg.data.threads
     batches = TrainBatches(dataset, store, model, cfg.sampler, cfg.augment, seed + rank, threads)
@@ -94,7 +103,7 @@ def train(cfg, resume: bool = True, progress: bool = True, stop_after_epoch: int
                  "lr": lrs[(epoch + 1) * len(batches) - 1],
                  "seconds": time.time() - started, "steps": count}
         final = epoch == optim.epochs - 1
-        if rank == 0 and ((epoch + 1) % schedule.eval_every == 0 or final):
+        if rank == 0 and evaluates_after(epoch, schedule.eval_every, optim.epochs):
             results = evaluate_model(net, dataset, store, model.seq_len, model.height, model.width,
                                      schedule.eval_batch, threads, progress)
             entry["eval"] = results

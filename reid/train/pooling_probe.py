@@ -51,7 +51,7 @@ def pooling_probe(checkpoint: str, cfg) -> dict:
         x = Tensor(frames[start:start + batch])
         for poses, kp in (("given", keypoints), ("shuffled", donor_keypoints)):
             kp = Tensor(kp[start:start + batch])
-            guided, last = net.guided_frames(x, kp)
+            guided, last = net.guided_frames(x, kp, model.width / model.height)
             weights[poses].append(net.sg(guided, kp, last)[1].asnumpy())
             if poses == "given":
                 emb = np.stack([l2_normalize(net.neck(gem(guided, p, 1))).asnumpy() for p in GEM_POWERS])

@@ -42,7 +42,7 @@ def read_weights(path) -> dict[str, np.ndarray]:
 
     Torch checkpoints that wrap the state dict are unwrapped by select_state_dict's rule (e.g. {"state_dict":
     sd, "epoch": 3} gives sd's tensors). Every failure, including a pickle that names a global other than
-    tensors, storages and OrderedDict, raises WeightFileError, whose message names the file.
+    tensors, storages, OrderedDict and numeric numpy scalars, raises WeightFileError, whose message names the file.
     """
     path = Path(path)
     return _FORMATS[weight_format(path)][1](path)

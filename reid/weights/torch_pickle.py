@@ -1,7 +1,11 @@
 """A restricted unpickler for torch.save pickles. It resolves only OrderedDict, torch's tensor and parameter
 rebuild functions, storage types and a few dtypes, and builds references to tensors instead of tensors; any
 other global is refused when the pickle names it, before anything is called. Materialising a reference checks
-its offset, size and stride against the storage's bytes."""
+its offset, size and stride against the storage's bytes.
+
+Numeric numpy scalars are allowed too (training scripts such as torchreid's store metrics like rank1 as numpy
+floats beside the state dict): their pickle names numpy.dtype, numpy's scalar constructor and _codecs.encode,
+each replaced here by a data-only stand-in that accepts numeric dtypes and latin-1 text only."""
 import collections
 import pickle
 from typing import BinaryIO, NamedTuple
@@ -87,6 +91,35 @@ def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
     return data
 
 
+class _NumpyDtype:
+    """numpy.dtype(name, align, copy) of a numeric type, then BUILD's state (version, byte order, ...)."""
+
+    def __init__(self, name, align=False, copy=True):
+        if not (isinstance(name, str) and len(name) <= 4 and np.dtype(name).kind in "biufc"):
+            raise ValueError(f"numpy dtype {name!r} is not a numeric type")
+        self.dtype = np.dtype(name)
+
+    def __setstate__(self, state):
+        order = state[1] if isinstance(state, tuple) and len(state) > 1 else "="
+        if order not in ("<", ">", "|", "="):
+            raise ValueError(f"numpy dtype byte order {order!r}")
+        self.dtype = self.dtype.newbyteorder(order) if order in "<>" else self.dtype
+
+
+def _numpy_scalar(dtype, data=None):
+    """numpy's scalar(dtype, bytes) as a plain Python number."""
+    if not (isinstance(dtype, _NumpyDtype) and isinstance(data, bytes) and len(data) == dtype.dtype.itemsize):
+        raise ValueError("a numpy scalar needs a numeric dtype and exactly its bytes")
+    return np.frombuffer(data, dtype.dtype)[0].item()
+
+
+def _latin1(text, encoding):
+    """_codecs.encode(text, 'latin1'): how protocol-2 pickles write bytes."""
+    if not (isinstance(text, str) and encoding in ("latin1", "latin-1")):
+        raise ValueError(f"_codecs.encode is allowed only for latin-1 text, not {encoding!r}")
+    return text.encode("latin1")
+
+
 _ALLOWED = {
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
@@ -97,6 +130,10 @@ _ALLOWED = {
     ("torch.storage", "UntypedStorage"): _StorageType("|u1"),
     **{("torch", name): _StorageType(dtype) for name, dtype in _STORAGE_TYPES.items()},
     **{("torch", name): _Dtype(dtype) for name, dtype in _V3_DTYPES.items()},
+    ("numpy", "dtype"): _NumpyDtype,
+    ("numpy.core.multiarray", "scalar"): _numpy_scalar,
+    ("numpy._core.multiarray", "scalar"): _numpy_scalar,  # numpy >= 2
+    ("_codecs", "encode"): _latin1,
 }
 
 
@@ -111,8 +148,9 @@ class _Unpickler(pickle.Unpickler):
         except KeyError:
             raise WeightFileError(
                 f"{self._source}: refused the Python global {module}.{name} that its pickle asks for; only "
-                f"tensors, storages and OrderedDict are allowed, so that reading a file never runs code from it. "
-                f"If you trust the file, re-save just its state dict (of plain tensors) with torch.") from None
+                f"tensors, storages, OrderedDict and numeric numpy scalars are allowed, so that reading a file "
+                f"never runs code from it. If you trust the file, re-save just its state dict (of plain tensors) "
+                f"with torch.") from None
 
     def persistent_load(self, pid):
         # zip format: ("storage", type, key, location, numel); legacy adds view metadata (None since torch 0.4).

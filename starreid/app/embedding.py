@@ -23,12 +23,11 @@ class TrackletEmbedder:
 
     def _load(self):
         if self._embedder is None:
-            from starreid.contracts import calibration
             from starreid.reid.infer import Embedder
 
             self._embedder = Embedder.from_config(self.model)
             if self.calibrated:  # CalibrationError if the stored one was made for another model
-                self.calibration = calibration.find(self.model.weights, self._embedder.model_id)
+                self.calibration = stored_calibration(self.model)
             self.model_id = self.calibration.calibrated_id() if self.calibration else self._embedder.model_id
         return self._embedder
 
@@ -53,6 +52,22 @@ class TrackletEmbedder:
         if self.calibration is not None:
             vectors = self.calibration.centre(vectors, modalities)
         return [Embedding(np.asarray(v, np.float32), self.model_id) for v in vectors]
+
+
+def stored_calibration(model):
+    """The Calibration stored beside a deployment model section's weights, checked against the model's id;
+    None without one. CalibrationError when it was made for another model or does not load."""
+    from starreid.contracts import calibration
+    from starreid.reid.infer import model_id
+
+    return calibration.find(model.weights, model_id(model))
+
+
+def calibrated_thresholds(model) -> dict[str, dict[str, float]]:
+    """{calibrated model id: thresholds} of the calibration stored beside the weights ({} without one): what
+    the gallery's resolver needs to match this model's embeddings."""
+    cal = stored_calibration(model) if model.weights else None
+    return {cal.calibrated_id(): cal.thresholds} if cal else {}
 
 
 def tracklet_embedder(model, lazy: bool = False) -> TrackletEmbedder:

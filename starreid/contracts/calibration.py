@@ -38,7 +38,7 @@ class Calibration:
 
     def calibrated_id(self) -> str:
         """The model id of embeddings centred by this calibration (never compared with uncentred ones)."""
-        return f"{self.model_id}+cal{self.digest}"
+        return f"{self.model_id}-cal{self.digest}"  # wire names allow [A-Za-z0-9_.:-]
 
     def centre(self, vectors: np.ndarray, modalities: list[str]) -> np.ndarray:
         """(B, D) unit embeddings -> centred and normalised again."""

@@ -50,6 +50,15 @@ def test_files_that_do_not_exist_or_load(tmp_path, capsys):
     assert check(capsys, ["run", "--config", path])  # checked at start too, before any child starts
 
 
+def test_paths_the_os_cannot_look_up(tmp_path, capsys):
+    # found by the config fuzzer: a 5,000-character source made Path.is_dir() raise "File name too long"
+    path = write_deployment(tmp_path / "c.yaml", model={"weights": "w" * 5000 + ".onnx"},
+                            cameras=[{"id": "a", "source": "x" * 5000, "modality": "rgb"}])
+    err = check(capsys, ["config", "check", path])
+    assert "cameras[0].source" in err and "model.weights" in err and "cannot be used as a path" in err
+    assert "File name too long" in err
+
+
 def test_two_listeners_on_one_port(tmp_path, capsys):
     port = free_port()
     path = write_deployment(tmp_path / "c.yaml", metrics={"gallery_port": port},

@@ -153,8 +153,10 @@ def test_workers_and_gallery_on_separate_hosts_over_curve(hosts, tmp_path):
         refused = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                       if line.startswith("starreid_gallery_auth_failures_total{") and 'reason="key"' in line)
         assert refused >= 2, metrics  # both of the intruder's sockets, at least once
+        # a tracklet resent because its confirmation came late (a loaded machine) is processed as a duplicate
         processed = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-                        if line.startswith("starreid_gallery_tracklets_processed_total{"))
+                        if line.startswith("starreid_gallery_tracklets_processed_total{")
+                        and 'outcome="duplicate"' not in line)
         assert processed == 400
         print(f"400 tracklets from 2 workers on another host over CURVE in {elapsed:.1f} s; the intruder was "
               f"refused {results['intruder']['refused']} times, counted {refused:.0f} times by the gallery")

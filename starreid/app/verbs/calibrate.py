@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     cameras = [camera_config(cfg, args.config, c) for c in (args.camera or [c.id for c in cfg.cameras])]
     if not cfg.model.weights:
         raise ConfigError(args.config, [("model.weights", None, "calibration needs the model that will embed")])
-    require(args.config, deployment_problems(cfg, [c.id for c in cameras]))
+    require(args.config, deployment_problems(cfg, [c.id for c in cameras], calibration=False))
     # The model loads before the pose model does (MindSpore cannot be imported after MediaPipe).
     from starreid.app.calibrate import fit, free_pairs, plot
     from starreid.app.embedding import TrackletEmbedder

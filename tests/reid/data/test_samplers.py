@@ -41,7 +41,7 @@ def test_clip_rejects_empty():
 def test_pk_sampler_batches():
     pids = np.array([1, 1, 1, 2, 2, 3, 3, 3, 4, 5, 5, 6, 6])
     mods = np.array(["ir", "rgb", "rgb", "ir", "rgb", "ir", "ir", "rgb", "ir", "ir", "rgb", "ir", "rgb"])
-    sampler = PKSampler(pids, mods, p=2, k=2, seed=3)
+    sampler = PKSampler(pids, mods, p=2, k=2, seed=3, epoch="identities")
     assert len(sampler) == 2  # 5 eligible identities (4 has no RGB) -> 2 full batches
     seen = set()
     for ir, rgb in sampler:

@@ -7,7 +7,7 @@ from starreid.contracts import wire
 from starreid.app.cli import main
 
 ARCH = [f"--arch={k}={v}" for k, v in SMALL.items()]
-SHAPE = ["--depth", "18", "--variant", "full", "--seq-len", str(T), "--height", str(H), "--width", str(W),
+SHAPE = ["--backbone", "resnet18", "--variant", "full", "--seq-len", str(T), "--height", str(H), "--width", str(W),
          "--batch-size", "2"]
 
 
@@ -48,7 +48,7 @@ def test_the_training_config_gives_export_and_daemons_the_sizes(tiny_checkpoint,
     from starreid.app.config.model import ModelConfig
     from starreid.app.embedding import tracklet_embedder
 
-    arch = {"depth": 18, "variant": "full", "seq_len": T, "height": H, "width": W}
+    arch = {"backbone": "resnet18", "variant": "full", "seq_len": T, "height": H, "width": W}
     train_cfg = tmp_path / "train.yaml"
     train_cfg.write_text(yaml.safe_dump({"kind": "train", "out_dir": str(tmp_path / "run"),
                                          "data": {"root": str(tmp_path)}, "model": {**arch, **SMALL}}))
@@ -74,3 +74,37 @@ def test_the_training_config_gives_export_and_daemons_the_sizes(tiny_checkpoint,
     paper = ModelConfig(weights=tiny_checkpoint, backend="mindspore", **arch)
     with pytest.raises(CheckpointError, match="does not match the architecture"):
         tracklet_embedder(paper)
+
+
+def test_export_refuses_imagenet_weights_for_a_resnet(tmp_path, capsys):
+    code = main(["export", "--pretrained", "imagenet", "--out", str(tmp_path / "m"), *SHAPE, *ARCH])
+    err = capsys.readouterr().err
+    assert code == 1 and "imagenet is a MobileNetV2; the resnet18 backbone needs a weight file" in err
+    assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.slow
+def test_export_builds_the_backbone_from_pretrained_weights(tmp_path, capsys):
+    """`--pretrained imagenet`: the ImageNet MobileNetV2 backbone, untrained heads; the ONNX file says so."""
+    import onnx
+
+    from starreid.reid.models.pretrained import PretrainedError, imagenet_file
+
+    try:
+        imagenet_file()
+    except PretrainedError as exc:
+        pytest.skip(str(exc))
+    out = str(tmp_path / "mbv2")
+    shape = ["--backbone", "mobilenetv2", *SHAPE[2:]]
+    assert main(["export", "--pretrained", "imagenet", "--out", out, *shape, *ARCH]) == 0
+    meta = {p.key: p.value for p in onnx.load(f"{out}.onnx").metadata_props}
+    assert (meta["backbone"], meta["pretrained"], meta["last_stride"]) == ("mobilenetv2", "imagenet", "1")
+    assert meta["input"].startswith("RGB / 255, minus mean (0.485, 0.456, 0.406)")
+
+    from starreid.reid.infer import Embedder
+
+    emb = Embedder.from_config(deployed(f"{out}.onnx", "onnx", backbone="mobilenetv2"))
+    rng = np.random.default_rng(2)
+    vectors = emb.embed(rng.integers(0, 256, (2, T, H, W, 3), dtype=np.uint8),
+                        rng.random((2, T, 17, 3)).astype(np.float32), ["rgb", "ir"])
+    assert vectors.shape == (2, 1280) and emb.model_id.startswith("star-mbv2-full:")

@@ -1,5 +1,5 @@
 """Weight-file readers: torch.save files (zip and legacy), safetensors and MindSpore .ckpt into numpy, without
-torch and without running code from the file. Fixtures: tests/data/weights (written by make_fixtures.py)."""
+torch and without running code from the file. Fixtures: tests/reid/data/weights (written by make_fixtures.py)."""
 import importlib.resources
 import io
 import json

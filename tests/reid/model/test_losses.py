@@ -62,9 +62,11 @@ def test_sad_loss_defense_term_and_weighted_total():
     feat = rng.standard_normal((4, 8)).astype(np.float32)
     base = sad_loss(_t(logits), _t(labels), _t(feat), _t(feat), 1.0).asnumpy()
     moved = sad_loss(_t(logits), _t(labels), _t(feat), _t(feat + 0.5), 2.0).asnumpy()
-    assert np.isclose(moved - base, 2.0 * 0.25, atol=1e-5)
-    args = [_t(logits), _t(feat), _t(logits), _t(logits[::-1].copy()), _t(logits), _t(feat), _t(feat + 0.5),
-            _t(labels)]
+    assert np.isclose(moved - base, 2.0 * np.sqrt(8 * 0.25), atol=1e-5)  # per-frame L2 norm, weighted
+    # 2 tracklets x 2 frames: tracklet-level logits (2, 3), frame-level (4, 3)
+    tl = _t(logits[:2].copy())
+    args = [tl, _t(feat[:2].copy()), _t(logits), _t(logits[::-1].copy()), _t(logits), _t(logits[::-1].copy()),
+            _t(feat), _t(feat + 0.5), _t(labels[:2].copy())]
     terms = dict(margin=0.3, label_smoothing=0.0, use_kl=True, use_sad=True)
     parts = [x.asnumpy() for x in StarLoss(w_id=1.0, w_tri=1.0, w_kl=1.0, w_sad=1.0, **terms)(*args)]
     weighted = [x.asnumpy() for x in StarLoss(w_id=2.0, w_tri=0.5, w_kl=3.0, w_sad=0.0, **terms)(*args)]

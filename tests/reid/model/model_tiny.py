@@ -13,9 +13,9 @@ T, H, W = 4, 64, 32
 SMALL = {"lstm_hidden": 32, "gat_hidden": 8, "guide_hidden": 16}
 
 
-def arch(variant: str = "full", depth: int = 18, **overrides) -> TrainModelConfig:
+def arch(variant: str = "full", backbone: str = "resnet18", **overrides) -> TrainModelConfig:
     """The training model section of a tiny STAR (validated by the schema, like a config file's)."""
-    return TrainModelConfig(depth=depth, variant=variant, seq_len=T, height=H, width=W, **{**SMALL, **overrides})
+    return TrainModelConfig(backbone=backbone, variant=variant, seq_len=T, height=H, width=W, **{**SMALL, **overrides})
 
 
 def tiny_star(variant: str = "full", num_classes: int = 0, sad: bool = True, **overrides):
@@ -24,8 +24,8 @@ def tiny_star(variant: str = "full", num_classes: int = 0, sad: bool = True, **o
 
 def deployed(weights: str, backend: str, variant: str = "full", **overrides) -> ModelConfig:
     """The deployment model section that loads a tiny STAR's weights."""
-    values = {"weights": weights, "backend": backend, "depth": 18, "variant": variant, "seq_len": T, "height": H,
-              "width": W, **SMALL}
+    values = {"weights": weights, "backend": backend, "backbone": "resnet18", "variant": variant, "seq_len": T,
+              "height": H, "width": W, **SMALL}
     return ModelConfig(**{**values, **overrides})
 
 

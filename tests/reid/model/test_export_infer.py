@@ -20,8 +20,35 @@ def embedder(weights: str, backend: str, **overrides) -> Embedder:
 def exported(tiny_checkpoint, tmp_path_factory):
     net = build_inference_net(arch("full"), weights=tiny_checkpoint)
     prefix = str(tmp_path_factory.mktemp("export") / "star")
-    meta = {"depth": 18, "variant": "full"}
-    return {fmt: export_model(net, prefix, fmt, 4, T, H, W, meta) for fmt in ("onnx", "mindir")}
+    meta = {"backbone": "resnet18", "variant": "full"}
+    paths = {fmt: export_model(net, prefix, fmt, None, T, H, W, meta) for fmt in ("onnx", "mindir")}
+    paths["onnx-fixed"] = export_model(net, prefix + "-fixed", "onnx", 4, T, H, W, meta)
+    return paths
+
+
+def test_a_dynamic_batch_graph_runs_any_batch_unpadded(tiny_checkpoint, exported):
+    """The dynamic ONNX (batch-1 graph looped over the batch) and MindIR graphs give, for every batch size,
+    what the checkpoint gives, and the same as the fixed-batch graph."""
+    import onnxruntime as ort
+
+    net = build_inference_net(arch("full"), weights=tiny_checkpoint)
+    dynamic = ort.InferenceSession(exported["onnx"], providers=["CPUExecutionProvider"])
+    fixed = ort.InferenceSession(exported["onnx-fixed"], providers=["CPUExecutionProvider"])
+    assert dynamic.get_inputs()[0].shape[0] == "batch" and fixed.get_inputs()[0].shape[0] == 4
+    names = [i.name for i in dynamic.get_inputs()]
+    graph = ms.nn.GraphCell(ms.load(exported["mindir"]))
+    clips, kp, mod = make_batch(5, seed=21)
+    for n in (1, 3, 5):
+        ref = net(*tensors(clips[:n], kp[:n], mod[:n])).asnumpy()
+        out = dynamic.run(None, dict(zip(names, (clips[:n], kp[:n], mod[:n]))))[0]
+        assert out.shape == (n, 512) and np.abs(out - ref).max() < 1e-4
+        assert np.abs(graph(*tensors(clips[:n], kp[:n], mod[:n])).asnumpy() - ref).max() < 1e-5
+        if n <= 4:
+            pad = [np.concatenate([a[:n], np.repeat(a[n - 1:n], 4 - n, axis=0)]) for a in (clips, kp, mod)]
+            assert np.abs(fixed.run(None, dict(zip(names, pad)))[0][:n] - out).max() < 1e-6
+    emb = embedder(exported["onnx"], "onnx", batch_size=3)
+    assert emb.backend.dynamic and emb.batch_size == 3  # the configured batch, nothing padded
+    assert embedder(exported["onnx-fixed"], "onnx", batch_size=3).batch_size == 4
 
 
 def _tracklets(b=6, t=9, h=H, w=W, seed=0):
@@ -32,7 +59,7 @@ def _tracklets(b=6, t=9, h=H, w=W, seed=0):
 
 
 def test_onnx_and_mindspore_embeddings_agree(tiny_checkpoint, exported):
-    onnx = embedder(exported["onnx"], "onnx", batch_size=4)
+    onnx = embedder(exported["onnx-fixed"], "onnx", batch_size=4)
     mind = embedder(tiny_checkpoint, "mindspore", batch_size=4)
     clips, kp, mod = _tracklets()  # 6 tracklets: one full batch of 4 and a padded one
     a, b = onnx.embed(clips, kp, mod), mind.embed(clips, kp, mod)
@@ -44,7 +71,7 @@ def test_onnx_and_mindspore_embeddings_agree(tiny_checkpoint, exported):
     assert np.abs(one[0] - a[4]).max() < 1e-5
     codes = onnx.embed(clips, kp, [0 if m == "rgb" else 1 for m in mod])
     np.testing.assert_array_equal(codes, a)
-    digest = hashlib.sha256(open(exported["onnx"], "rb").read()).hexdigest()[:12]
+    digest = hashlib.sha256(open(exported["onnx-fixed"], "rb").read()).hexdigest()[:12]
     assert onnx.model_id == f"star-r18-full:{digest}"
 
 
@@ -143,8 +170,8 @@ def test_the_onnx_embedder_does_not_import_mindspore(exported):
 
     code = (f"import sys, numpy as np; from starreid.reid.infer import Embedder; "
             f"from starreid.app.config.model import ModelConfig; "
-            f"e = Embedder.from_config(ModelConfig(weights={exported['onnx']!r}, depth=18, seq_len={T}, height={H}, "
-            f"width={W})); v = e.embed(np.zeros((1, {T}, {H}, {W}, 3), np.uint8), "
+            f"e = Embedder.from_config(ModelConfig(weights={exported['onnx']!r}, backbone='resnet18', seq_len={T}, "
+            f"height={H}, width={W})); v = e.embed(np.zeros((1, {T}, {H}, {W}, 3), np.uint8), "
             f"np.zeros((1, {T}, 17, 3), np.float32), ['ir']); "
             f"print(v.shape, 'mindspore' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -152,12 +179,13 @@ def test_the_onnx_embedder_does_not_import_mindspore(exported):
     assert out.stdout.split()[-1] == "False" and "(1, 512)" in out.stdout
 
 
-@pytest.mark.parametrize("kind", ["onnx", "mindspore-ckpt", "mindspore-mindir"])
+@pytest.mark.parametrize("kind", ["onnx", "onnx-fixed", "mindspore-ckpt", "mindspore-mindir"])
 def test_backend_contract(kind, tiny_checkpoint, exported):
-    """Every embedder backend: a fixed batch, and run() of 1..batch tracklets -> (n, D) float32."""
+    """Every embedder backend: a batch, and run() of 1..batch tracklets -> (n, D) float32."""
     from starreid.reid.infer.backends import Backend
 
-    weights, backend = {"onnx": (exported["onnx"], "onnx"), "mindspore-ckpt": (tiny_checkpoint, "mindspore"),
+    weights, backend = {"onnx": (exported["onnx"], "onnx"), "onnx-fixed": (exported["onnx-fixed"], "onnx"),
+                        "mindspore-ckpt": (tiny_checkpoint, "mindspore"),
                         "mindspore-mindir": (exported["mindir"], "mindspore")}[kind]
     run = embedder(weights, backend, batch_size=4).backend
     assert isinstance(run, Backend) and run.batch == 4

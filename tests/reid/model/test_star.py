@@ -15,9 +15,10 @@ def test_variants_give_training_outputs_and_unit_embeddings(variant):
     assert (net.fg is not None, net.sg is not None) == VARIANTS[variant]
     clips, kp, mod = tensors(*make_batch(4))
     net.set_train(True)
-    logits, feat, kl_p, kl_q, sad_logits, clean, disturbed = net(clips, kp, mod)
-    assert logits.shape == (4, 3) and sad_logits.shape == (4, 3) and feat.shape == (4, 512)
-    assert clean.shape == disturbed.shape == (4, 512)
+    logits, feat, kl_p, kl_q, frame_logits, sad_logits, clean, disturbed = net(clips, kp, mod)
+    assert logits.shape == (4, 3) and feat.shape == (4, 512)
+    assert frame_logits.shape == sad_logits.shape == (4 * T, 3)  # frame level: clean and disturbed
+    assert clean.shape == disturbed.shape == (4 * T, 512)
     assert not np.allclose(clean.asnumpy(), disturbed.asnumpy())  # the style disturbance changed something
     if variant == "full":
         assert kl_p.shape == kl_q.shape == (4, 2 * SMALL["lstm_hidden"])
@@ -43,15 +44,15 @@ def test_thin_backbone_scales_every_width():
     assert emb.shape == (2, 128) and np.all(np.isfinite(emb))
     kwargs = dict(num_classes=0, seq_len=T, sad=False, **arch().sizes())
     with pytest.raises(ValueError, match="base_width"):
-        STAR(**{**kwargs, "base_width": 2}, depth=18, variant="baseline")
+        STAR(**{**kwargs, "base_width": 2}, backbone="resnet18", variant="baseline")
 
 
 def test_bad_arguments_are_rejected():
     kwargs = dict(num_classes=0, seq_len=T, sad=False, **arch().sizes())
     with pytest.raises(ValueError, match="variant"):
-        STAR(**kwargs, depth=18, variant="everything")
-    with pytest.raises(ValueError, match="depth"):
-        STAR(**kwargs, depth=101, variant="full")
+        STAR(**kwargs, backbone="resnet18", variant="everything")
+    with pytest.raises(ValueError, match="backbone"):
+        STAR(**kwargs, backbone="resnet101", variant="full")
     net = tiny_star("baseline")
     net.set_train(False)
     with pytest.raises(ValueError, match="seq_len"):
@@ -68,8 +69,9 @@ def test_low_score_joints_are_masked_not_trusted():
     moved = kp.copy()
     moved[:, :, [9, 10, 15], :2] = np.random.default_rng(9).random((2, T, 3, 2))
     np.testing.assert_allclose(net.embed(*tensors(clips, moved, mod)).asnumpy(), base, atol=1e-6)
-    trusted = kp.copy()
-    trusted[:, :, 0, :2] += 0.2  # a trusted joint moving does change the embedding
+    trusted = kp.copy()  # trusted joints moving do change the embedding
+    keep = [j for j in range(17) if j not in (9, 10, 15)]
+    trusted[:, :, keep, :2] = np.random.default_rng(4).random((2, T, len(keep), 2))
     assert np.abs(net.embed(*tensors(clips, trusted, mod)).asnumpy() - base).max() > 1e-6
     none = kp.copy()
     none[..., 2] = 0.0  # no skeleton at all (common on IR): still a finite unit embedding

@@ -1,7 +1,7 @@
-"""Writes the weight-file fixtures of tests/model/test_weight_readers.py with real torch (not run by the tests).
+"""Writes the weight-file fixtures of tests/reid/model/test_weight_readers.py with real torch (not run by the tests).
 
     python -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch safetensors
-    /tmp/torchvenv/bin/python tests/data/weights/make_fixtures.py
+    /tmp/torchvenv/bin/python tests/reid/data/weights/make_fixtures.py
 
 expected.npz holds torch's own view of every tensor (.numpy(); bfloat16 as float32, which is exact).
 """
