@@ -27,7 +27,7 @@ class TrackletEmbedder:
 
             self._embedder = Embedder.from_config(self.model)
             if self.calibrated:  # CalibrationError if the stored one was made for another model
-                self.calibration = stored_calibration(self.model)
+                self.calibration = stored_calibration(self.model, self._embedder.model_id)
             self.model_id = self.calibration.calibrated_id() if self.calibration else self._embedder.model_id
         return self._embedder
 
@@ -54,13 +54,17 @@ class TrackletEmbedder:
         return [Embedding(np.asarray(v, np.float32), self.model_id) for v in vectors]
 
 
-def stored_calibration(model):
-    """The Calibration stored beside a deployment model section's weights, checked against the model's id;
-    None without one. CalibrationError when it was made for another model or does not load."""
+def stored_calibration(model, model_id: str | None = None):
+    """The Calibration stored beside a deployment model section's weights, checked against the model's id
+    (given, or computed from the weight file); None without one. CalibrationError when it was made for
+    another model or does not load."""
     from starreid.contracts import calibration
-    from starreid.reid.infer import model_id
 
-    return calibration.find(model.weights, model_id(model))
+    if model_id is None:
+        from starreid.reid.infer import model_id as compute_id
+
+        model_id = compute_id(model)
+    return calibration.find(model.weights, model_id)
 
 
 def calibrated_thresholds(model) -> dict[str, dict[str, float]]:
