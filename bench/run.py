@@ -115,7 +115,8 @@ def figures(results: dict) -> list[dict]:
     e = results.get("eval", {})
     if "speedup" in e:
         rows.append(row("evaluation", f"HITSZ-VCM protocol, {e['queries']} x {e['gallery']}", e["vectorised_s"], "s",
-                        e["loop_s"], "per-query loop (s)", e["speedup"], "", None, "ratio = speed-up"))
+                        e["loop_s"], "per-query loop (s)", e["speedup"], ">= 20x", e["speedup"] >= 20,
+                        "ratio = speed-up"))
     for b in BACKBONES:
         m = results.get(f"model-{b}", {})
         if "models" not in m:
@@ -217,23 +218,25 @@ def _fmt(v) -> str:
 
 def markdown(rows: list[dict], meta: dict, results: dict) -> str:
     lines = [f"_{meta['machine']}, Python {meta['python']}{', QUICK (smoke sizes)' if meta['quick'] else ''}, "
-             f"commit {meta.get('commit', '?')}; `python bench/run.py`. The machine may be shared: each benchmark's "
-             f"1-minute load average before and after it is listed below the table._", "",
+             f"`python bench/run.py`. The machine may be shared: each benchmark's commit and 1-minute load average "
+             f"before and after it are listed below the table._", "",
              "| area | figure | value | reference (same run) | ratio | goal | met | notes |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ref = f"{_fmt(r['reference'])} {r['reference_label']}".strip() if r["reference"] is not None else ""
         lines.append(f"| {r['area']} | {r['figure']} | {_fmt(r['value'])} {r['unit']} | {ref} | {_fmt(r['ratio'])} | "
                      f"{r['goal']} | {_fmt(r['met']) if r['met'] is not None else ''} | {r['note']} |")
-    lines += ["", "| benchmark step | measured | seconds | load before | load after | result |", "|---|---|---|---|---|---|"]
+    lines += ["", "| benchmark step | measured | commit | seconds | load before | load after | result |",
+              "|---|---|---|---|---|---|---|"]
     for bench in BENCHES:
         for step in bench.steps:
             res = results.get(step.name)
             if res is None:
-                lines.append(f"| {step.name} | not run | | | | |")
+                lines.append(f"| {step.name} | not run | | | | | |")
                 continue
             run = res.get("_run", {})
             outcome = res.get("skipped") or res.get("error") or "ok"
-            lines.append(f"| {step.name} | {run.get('date', '')} | {run.get('seconds', '')} | {run.get('load_before', '')}"
+            lines.append(f"| {step.name} | {run.get('date', '')} | {run.get('commit', '?')} | {run.get('seconds', '')} "
+                         f"| {run.get('load_before', '')}"
                          f" | {run.get('load_after', '')} | {outcome} |")
     return "\n".join(lines)
 
@@ -297,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.steps and step.name not in args.steps:
                 continue
             got = run_step(step, args.quick, out)
+            got.setdefault("_run", {})["commit"] = meta.get("commit", "?")  # results accumulate: each keeps its commit
             if "error" in got and step.name in results:
                 print(f"   {step.name} failed; latest.json keeps its previous result", file=sys.stderr)
                 results[f"{step.name} (failed run)"] = got
