@@ -142,7 +142,8 @@ def bench_query(size: int, dim: int, queries: int, recall_queries: int, nprobes=
     pop = Population(1, dim=dim, seed=2)
     latents = pop.latents(size, rng)  # compact: the full gallery is made chunk by chunk
     index = ExemplarIndex(dim, exact_below=size + 1, pca_dim=128, nlist=None, nprobe=16, pq_bytes=pq_bytes,
-                          rows_path=Path(rows_dir) / f"rows-{size}.f16" if rows_dir else None)
+                          rows_path=Path(rows_dir) / f"rows-{size}.f16" if rows_dir else None,
+                          search_threads=1)  # single queries: one thread
     pick = rng.integers(0, size, queries)
     q = pop.observe(pop.expand(latents[pick]), np.zeros(queries, bool), SIGMA, rng)
     qr = q[:recall_queries]

@@ -4,6 +4,9 @@ from __future__ import annotations
 import redis
 
 from starreid.storage.keys import CONSUMER, GROUP, Keys
+from starreid.storage.scripts import Script, run_script
+
+_APPEND = Script("append.lua")
 
 
 def ensure_group(client: redis.Redis, keys: Keys) -> None:
@@ -16,11 +19,12 @@ def ensure_group(client: redis.Redis, keys: Keys) -> None:
 
 
 def append(client: redis.Redis, keys: Keys, items: list[tuple[str, bytes, bytes | None]]) -> list[bytes]:
-    """XADD each (tracklet id, wire bytes, thumbnail JPEG or None) in one round trip; returns the entry ids."""
-    pipe = client.pipeline(transaction=False)
-    for tid, raw, thumb in items:
-        pipe.xadd(keys.log, {"tid": tid, "msg": raw} if thumb is None else {"tid": tid, "msg": raw, "thumb": thumb})
-    return pipe.execute()
+    """XADD each (tracklet id, wire bytes, thumbnail JPEG or None) in one round trip (append.lua, atomic);
+    returns the entry ids."""
+    if not items:
+        return []
+    args = [x for tid, raw, thumb in items for x in (tid, raw, thumb or b"")]
+    return run_script(client, _APPEND, [keys.log], args)
 
 
 def read(client: redis.Redis, keys: Keys, count: int, pending: bool, block_ms: int | None = None):

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from starreid.contracts.wire import MODALITIES
 from starreid.storage.vectors import ExemplarIndex
 
 MAX_MERGED = 50  # an exemplar is a running mean over at most this many embeddings, so it keeps adapting
+MODALITY_CODE = {m: code for code, m in enumerate(MODALITIES)}
 
 
 def pair_key(a: str, b: str) -> str:
@@ -56,19 +58,25 @@ class Resolver:
     def __init__(self, thresholds: dict[str, float], *, calibrated: dict[str, dict[str, float]], exemplars: int,
                  novelty: float, candidates: int,
                  min_transit_s: float | None, exact_below: int, pca_dim: int | None, nlist: int | None, nprobe: int,
-                 pq_bytes: int | None, rows_dir: str | None):
+                 pq_bytes: int | None, rows_dir: str | None, search_threads: int):
         self.thresholds = dict(thresholds)
         # model id -> thresholds learnt for it (a calibration); pairs it did not learn keep the configured ones
         self.per_model = {model: {**self.thresholds, **learnt} for model, learnt in calibrated.items()}
+        self._threshold_tables: dict[str, np.ndarray] = {}
         self.exemplars = exemplars
         self.novelty = novelty
         self.candidates = candidates
         self.min_transit_s = min_transit_s
-        self._index_args = dict(exact_below=exact_below, pca_dim=pca_dim, nlist=nlist, nprobe=nprobe)
+        self._index_args = dict(exact_below=exact_below, pca_dim=pca_dim, nlist=nlist, nprobe=nprobe,
+                                search_threads=search_threads)
         self.pq_bytes, self.rows_dir = pq_bytes, Path(rows_dir) if rows_dir else None
         self.indexes: dict[str, ExemplarIndex] = {}
         self.identities: dict[str, Identity] = {}
         self._owner: dict[int, tuple[str, str]] = {}  # vector id -> (identity, modality)
+        # The same, as arrays indexed by vector id, for the decision rule's vectorised part: the modality code
+        # of each exemplar (-1: no exemplar), and whether the current batch rewrote it.
+        self._mod_of = np.full(1024, -1, np.int8)
+        self._in_batch = np.zeros(1024, bool)
         self._next_vid = 0
 
     @classmethod
@@ -78,7 +86,8 @@ class Resolver:
         return cls(gallery.thresholds.model_dump(), calibrated=calibrated or {}, exemplars=gallery.exemplars_per_identity,
                    novelty=gallery.novelty, candidates=gallery.candidates, min_transit_s=gallery.min_transit_s,
                    exact_below=gallery.exact_below, pca_dim=gallery.index.pca_dim, nlist=gallery.index.nlist,
-                   nprobe=gallery.index.nprobe, pq_bytes=gallery.index.pq_bytes, rows_dir=gallery.index.rows_dir)
+                   nprobe=gallery.index.nprobe, pq_bytes=gallery.index.pq_bytes, rows_dir=gallery.index.rows_dir,
+                   search_threads=gallery.index.search_threads)
 
     # ------------------------------------------------------------ state
     def index_for(self, model: str, dim: int) -> ExemplarIndex:
@@ -97,7 +106,15 @@ class Resolver:
 
     def _new_vid(self) -> int:
         self._next_vid += 1
+        if self._next_vid >= len(self._mod_of):
+            grow = 2 * len(self._mod_of)
+            self._mod_of = np.concatenate([self._mod_of, np.full(grow - len(self._mod_of), -1, np.int8)])
+            self._in_batch = np.concatenate([self._in_batch, np.zeros(grow - len(self._in_batch), bool)])
         return self._next_vid
+
+    def _own(self, vid: int, iid: str, modality: str) -> None:
+        self._owner[vid] = (iid, modality)
+        self._mod_of[vid] = MODALITY_CODE[modality]
 
     def load(self, identities: list[Identity], vectors: list[dict[tuple[str, int], tuple[np.ndarray, int]]]) -> None:
         """Bulk-load identities read from Redis: vectors[i] maps (modality, slot) -> (vector, merged)."""
@@ -107,7 +124,7 @@ class Resolver:
             for (modality, slot), (vec, merged) in sorted(vecs.items()):
                 vid = self._new_vid()
                 ident.slots.setdefault(modality, []).append([vid, merged])
-                self._owner[vid] = (ident.iid, modality)
+                self._own(vid, ident.iid, modality)
                 ids, rows = per_model.setdefault(ident.model, ([], []))
                 ids.append(vid)
                 rows.append(vec)
@@ -130,6 +147,7 @@ class Resolver:
         self.indexes[ident.model].remove(vids)
         for vid in vids:
             self._owner.pop(vid, None)
+            self._mod_of[vid] = -1
         return True
 
     # ------------------------------------------------------------ resolution
@@ -143,42 +161,59 @@ class Resolver:
             found.update((i, (scores[k], ids[k])) for k, i in enumerate(rows))
         # vectors added or changed in this batch, per model (each observation writes at most one)
         touched = {m: _Touched(len(batch), self.indexes[m].dim) for m in {o.model for o in batch}}
-        return [self._decide(o, *found[i], touched[o.model], now) for i, o in enumerate(batch)]
+        try:
+            return [self._decide(o, *found[i], touched[o.model], now) for i, o in enumerate(batch)]
+        finally:
+            for t in touched.values():
+                self._in_batch[t.vids] = False
 
     def _decide(self, obs: Observation, scores: np.ndarray, ids: np.ndarray, touched: "_Touched",
                 now: float) -> Decision:
+        """The best identity whose exemplar clears the threshold of its modality pair by the widest margin (and
+        passes the transit rule), else a new identity. Vectorised over the candidates: only those that clear
+        their threshold reach Python."""
         index = self.indexes[obs.model]
-        ok = ids >= 0
-        ids, scores = ids[ok], scores[ok]
+        if len(ids) and ids[-1] < 0:  # fewer neighbours than asked for: the search pads its end with -1
+            ok = ids >= 0
+            ids, scores = ids[ok], scores[ok]
         if touched.vids:  # the batch's own writes replace what the (earlier) search saw of them
             t_ids, t_scores = touched.scores(obs.vector)
-            keep = np.fromiter((i not in touched.row for i in ids.tolist()), bool, len(ids))
+            keep = ~self._in_batch[ids]
             ids, scores = np.concatenate([ids[keep], t_ids]), np.concatenate([scores[keep], t_scores])
-        best: dict[str, tuple[float, float, str]] = {}  # identity -> (margin, score, pair)
+        mods = self._mod_of[ids]
+        known = mods >= 0  # a vector without an exemplar behind it (none today) never decides
+        pair_thresholds = self._pair_thresholds(obs.model)[MODALITY_CODE[obs.modality]]  # by the other's modality
+        margins = np.where(known, scores - pair_thresholds[np.maximum(mods, 0)], -np.inf)
         nearest = (0.0, None)
-        thresholds = self.per_model.get(obs.model, self.thresholds)
-        floor = min(thresholds.values())
-        for k in np.flatnonzero(scores >= min(floor, float(scores.max()) if len(scores) else floor)):
-            owner = self._owner.get(int(ids[k]))
-            if owner is None:
+        if known.any():
+            top = int(np.argmax(np.where(known, scores, -np.inf)))
+            if scores[top] > 0:
+                nearest = (float(scores[top]), pair_key(obs.modality, MODALITIES[mods[top]]))
+        clear = np.flatnonzero(margins >= 0)
+        tried: set[str] = set()
+        for k in clear[np.argsort(-margins[clear], kind="stable")].tolist():  # widest margin first
+            iid = self._owner[int(ids[k])][0]
+            if iid in tried:  # an identity is tried once, at its widest margin
                 continue
-            score = float(scores[k])
-            iid, modality = owner
-            pair = pair_key(obs.modality, modality)
-            if score > nearest[0]:
-                nearest = (score, pair)
-            margin = score - thresholds[pair]
-            if margin >= 0 and margin > best.get(iid, (-1.0,))[0]:
-                best[iid] = (margin, score, pair)
-        for iid, (_, score, pair) in sorted(best.items(), key=lambda kv: -kv[1][0]):
+            tried.add(iid)
             ident = self.identities[iid]
             if self._transit_ok(ident, obs):
                 exemplar = self._update(ident, obs, index, touched, now)
-                return Decision(iid, "matched", score, pair, exemplar)
+                return Decision(iid, "matched", float(scores[k]), pair_key(obs.modality, MODALITIES[mods[k]]),
+                                exemplar)
         ident = Identity(iid=uuid.uuid4().hex[:16], model=obs.model, created=now, last_seen=now)
         self.identities[ident.iid] = ident
         exemplar = self._update(ident, obs, index, touched, now)
         return Decision(ident.iid, "new", nearest[0], nearest[1], exemplar)
+
+    def _pair_thresholds(self, model: str) -> np.ndarray:
+        """(2, 2) thresholds: [modality code of the observation, modality code of the exemplar]."""
+        table = self._threshold_tables.get(model)
+        if table is None:
+            thresholds = self.per_model.get(model, self.thresholds)
+            table = self._threshold_tables[model] = np.array(
+                [[thresholds[pair_key(a, b)] for b in MODALITIES] for a in MODALITIES], np.float32)
+        return table
 
     def _transit_ok(self, ident: Identity, obs: Observation) -> bool:
         """An identity cannot be at two cameras closer in time than min_transit_s."""
@@ -202,9 +237,10 @@ class Resolver:
         if not slots or (len(slots) < self.exemplars and max(sims) < self.novelty):
             vid = self._new_vid()
             slots.append([vid, 1])
-            self._owner[vid] = (ident.iid, obs.modality)
+            self._own(vid, ident.iid, obs.modality)
             index.add(np.array([vid]), obs.vector[None])
             touched.put(vid, obs.vector)
+            self._in_batch[vid] = True
             return obs.modality, len(slots) - 1, obs.vector, 1
         slot = int(np.argmax(sims))
         vid, merged = slots[slot]
@@ -213,6 +249,7 @@ class Resolver:
         slots[slot][1] = min(merged + 1, MAX_MERGED)
         index.replace(vid, vec)
         touched.put(vid, vec)
+        self._in_batch[vid] = True
         return obs.modality, slot, vec, slots[slot][1]
 
 
@@ -221,6 +258,7 @@ class _Touched:
 
     def __init__(self, capacity: int, dim: int):
         self.mat = np.zeros((capacity, dim), np.float32)
+        self.ids = np.zeros(capacity, np.int64)
         self.vids: list[int] = []
         self.row: dict[int, int] = {}
 
@@ -229,7 +267,9 @@ class _Touched:
         if row is None:
             row = self.row[vid] = len(self.vids)
             self.vids.append(vid)
+            self.ids[row] = vid
         self.mat[row] = vec
 
     def scores(self, vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.array(self.vids, np.int64), self.mat[: len(self.vids)] @ vec
+        n = len(self.vids)
+        return self.ids[:n], self.mat[:n] @ vec

@@ -3,7 +3,9 @@ markers of processed tracklets, and load everything back at start."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
+import msgpack
 import numpy as np
 import redis
 
@@ -11,6 +13,9 @@ from starreid.contracts import wire
 from starreid.storage.connect import is_cluster
 from starreid.storage.keys import GROUP, Keys
 from starreid.storage.resolver import Decision, Identity, Observation
+from starreid.storage.scripts import Script, run_script
+
+_COMMIT = Script("commit.lua")
 
 
 def event_for(decision: Decision, obs: Observation) -> wire.IdentityEvent:
@@ -19,41 +24,63 @@ def event_for(decision: Decision, obs: Observation) -> wire.IdentityEvent:
                               time=float(obs.end))
 
 
-def commit(client: redis.Redis, keys: Keys, done: list[tuple[bytes, Observation, Decision, Identity]],
-           acks: list[bytes], now: float, dedupe_ttl_s: float) -> list[bytes]:
-    """One MULTI/EXEC: every resolution's writes, its event, and the XACK of its log entry (plus acks of
-    entries with nothing to write). Returns the encoded events, to publish once committed."""
-    pipe = client.pipeline(transaction=True)
-    events, touched = [], {}
+@dataclass
+class Commit:
+    """A resolved batch's writes, ready to send (run by commit()); events: the encoded identity events by
+    tracklet id, to publish once committed."""
+    keys: list[str]
+    doc: bytes | None  # None: nothing to write
+    events: dict[str, bytes]
+
+
+def prepare(keys: Keys, done: list[tuple[bytes, Observation, Decision, Identity]], acks: list[bytes], now: float,
+            dedupe_ttl_s: float) -> Commit:
+    """Every resolution's writes, its event, and the XACK of its log entry (plus acks of entries with nothing to
+    write), for one atomic script (commit.lua). Built on the resolving thread: the state it reads may change
+    right after."""
+    events, markers, marker_keys, rows = {}, [], [], []
+    acks = list(acks)
+    touched: dict[str, Identity] = {}
     exemplars: dict[str, dict] = {}
     sightings: dict[str, dict] = {}
     for entry_id, obs, dec, ident in done:
         touched[dec.iid] = ident
         modality, slot, vec, merged = dec.exemplar
         exemplars.setdefault(dec.iid, {}).update({
-            f"x:{modality}:{slot}": np.ascontiguousarray(vec, "<f4").tobytes(), f"n:{modality}:{slot}": merged})
+            f"x:{modality}:{slot}": np.ascontiguousarray(vec, "<f4").tobytes(), f"n:{modality}:{slot}": str(merged)})
         sighting = {"tid": obs.tid, "camera": obs.camera, "modality": obs.modality, "start": obs.start,
                     "end": obs.end, "kind": dec.kind, "score": round(float(dec.score), 6)}
-        sightings.setdefault(dec.iid, {})[json.dumps(sighting, sort_keys=True)] = obs.end
+        sightings.setdefault(dec.iid, {})[json.dumps(sighting, sort_keys=True)] = repr(float(obs.end))
         event = event_for(dec, obs)
-        pipe.set(keys.tracklet(obs.tid), json.dumps(event.__dict__), ex=int(dedupe_ttl_s))
+        marker_keys.append(keys.tracklet(obs.tid))
+        markers.append(json.dumps(event.__dict__))
         data = wire.encode(event)
-        pipe.xadd(keys.events, {"iid": dec.iid, "tid": obs.tid, "msg": data})
-        events.append(data)
-        acks = acks + [entry_id]
+        rows.append((dec.iid, obs.tid, data))
+        events[obs.tid] = data
+        acks.append(entry_id)
+    hashes, members, stamp = [], [], repr(float(now))
     for iid, ident in touched.items():
-        fields = {"model": ident.model, "created": repr(ident.created), "last_seen": repr(ident.last_seen),
-                  "sightings": ident.sightings}
-        fields.update((f"cam:{cam}", "%r %r" % span) for cam, span in ident.cams.items())
-        fields.update(exemplars[iid])
-        pipe.hset(keys.identity(iid), mapping=fields)
-        pipe.zadd(keys.sightings(iid), sightings[iid])
-    if touched:
-        pipe.zadd(keys.identities, {iid: now for iid in touched})
-    if acks:
-        pipe.xack(keys.log, GROUP, *acks)
-    pipe.execute()
-    return events
+        fields = ["model", ident.model, "created", repr(ident.created), "last_seen", repr(ident.last_seen),
+                  "sightings", str(ident.sightings)]
+        for cam, span in ident.cams.items():
+            fields += [f"cam:{cam}", "%r %r" % span]
+        for field, value in exemplars[iid].items():
+            fields += [field, value]
+        hashes.append(fields)
+        members.append([x for member, end in sightings[iid].items() for x in (end, member)])
+    if not touched and not acks:
+        return Commit([], None, events)
+    doc = msgpack.packb([str(int(dedupe_ttl_s)), GROUP, markers, rows, hashes, members,
+                         [x for iid in touched for x in (stamp, iid)], acks], use_bin_type=False)
+    script_keys = [keys.log, keys.events, keys.identities, *marker_keys, *map(keys.identity, touched),
+                   *map(keys.sightings, touched)]
+    return Commit(script_keys, doc, events)
+
+
+def commit(client: redis.Redis, batch: Commit) -> None:
+    """Write a prepared batch: all of it or, if Redis refuses (an error raised here), none of it."""
+    if batch.doc is not None:
+        run_script(client, _COMMIT, batch.keys, [batch.doc])
 
 
 def markers(client: redis.Redis, keys: Keys, tids: list[str]) -> dict[str, wire.IdentityEvent]:

@@ -53,13 +53,15 @@ class ExemplarIndex:
     HALF_ABOVE_BYTES = 1 << 30  # full vectors are kept as float16 past this size
 
     def __init__(self, dim: int, *, exact_below: int, pca_dim: int | None, nlist: int | None, nprobe: int,
-                 pq_bytes: int | None, rows_path: str | os.PathLike | None):
+                 pq_bytes: int | None, rows_path: str | os.PathLike | None, search_threads: int):
         """pq_bytes: the approximate index keeps each vector as a product-quantized code of this many bytes
         (IVF-PQ on the PCA space: pq_bytes + 8 bytes a vector) instead of its pca_dim floats (IVF-Flat).
         rows_path: the full vectors kept for re-scoring live in this file (float16, memory-mapped: the page
         cache holds what is used, the disk the rest) instead of in memory. Both are for galleries whose
-        vectors do not fit in memory (10M x 2048-d: 41 GB as float16); docs/gallery.md, "At scale"."""
+        vectors do not fit in memory (10M x 2048-d: 41 GB as float16); docs/gallery.md, "At scale".
+        search_threads: faiss threads for a batch of queries in the approximate index (and its re-scoring)."""
         self.dim = dim
+        self.search_threads = search_threads
         self.exact_below = exact_below
         self.pca_dim = pca_dim if pca_dim is not None and pca_dim < dim else None
         self.nlist = nlist
@@ -238,9 +240,17 @@ class ExemplarIndex:
             out_i[:, :kk] = np.where(rows >= 0, self._row_ids[np.maximum(rows, 0)], -1)
             return out_s, out_i
         self._flush()
-        _, cand = self._ann.search(self._project(queries), min(max(k, self.shortlist), n))
-        # Re-score the shortlist with the full vectors, every query at once (no Python loop per query).
-        exact = self._rescore(queries, cand)
+        threads = self.search_threads if len(queries) >= 2 * self.search_threads else 1
+        if threads > 1:  # a batch of queries splits across threads; single updates stay on one (OpenMP's
+            before = faiss.omp_get_max_threads()  # start-up costs more than a single add or replace)
+            faiss.omp_set_num_threads(threads)
+        try:
+            _, cand = self._ann.search(self._project(queries), min(max(k, self.shortlist), n))
+            # Re-score the shortlist with the full vectors, every query at once (no Python loop per query).
+            exact = self._rescore(queries, cand)
+        finally:
+            if threads > 1:
+                faiss.omp_set_num_threads(before)
         kk = min(k, cand.shape[1])
         order = np.argsort(-exact, axis=1, kind="stable")[:, :kk]
         top_s = np.take_along_axis(exact, order, axis=1)

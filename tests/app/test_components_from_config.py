@@ -101,7 +101,7 @@ def test_gallery_components_carry_the_schema_defaults(tmp_path):
     assert (r.exemplars, r.novelty, r.candidates, r.min_transit_s) == (g.exemplars_per_identity, g.novelty,
                                                                        g.candidates, g.min_transit_s)
     assert r._index_args == {"exact_below": g.exact_below, "pca_dim": g.index.pca_dim, "nlist": g.index.nlist,
-                             "nprobe": g.index.nprobe}
+                             "nprobe": g.index.nprobe, "search_threads": g.index.search_threads}
     service = GalleryService.from_config(g, z, m, connect=lambda: None, keys=None, embed=None)
     try:
         assert (service.batch_size, service.dedupe_ttl_s, service.drain_timeout_s) == (

@@ -35,6 +35,7 @@ def test_the_wheel_installs_one_top_level_package(tmp_path):
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert tops == {"starreid"}
     assert "starreid/storage/service.py" in names and "starreid/reid/models/star.py" in names
+    assert {"starreid/storage/commit.lua", "starreid/storage/append.lua"} <= set(names)  # the gallery's scripts
     env = tmp_path / "env"
     venv.create(env, with_pip=True)
     py = env / "bin" / "python"

@@ -8,7 +8,7 @@ from support.embeddings import Population
 
 def index_of(dim: int, exact_below: int = 4096, pca_dim: int | None = 128, nprobe: int = 16) -> ExemplarIndex:
     return ExemplarIndex(dim, exact_below=exact_below, pca_dim=pca_dim, nlist=None, nprobe=nprobe, pq_bytes=None,
-                         rows_path=None)
+                         rows_path=None, search_threads=2)
 
 
 def _data(n, dim=128, seed=0):

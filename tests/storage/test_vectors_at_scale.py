@@ -19,7 +19,7 @@ def _data(n, dim=256, seed=0):
 def test_pq_and_memory_mapped_rows_find_what_exact_search_finds(tmp_path):
     gallery, queries, pick = _data(6000)
     path = tmp_path / "rows.f16"
-    index = ExemplarIndex(256, exact_below=2000, pca_dim=64, nlist=None, nprobe=16, pq_bytes=16, rows_path=path)
+    index = ExemplarIndex(256, exact_below=2000, pca_dim=64, nlist=None, nprobe=16, pq_bytes=16, rows_path=path, search_threads=2)
     for at in range(0, 6000, 1000):  # grows past exact_below and the first row store: the file is extended
         index.add(np.arange(at, at + 1000), gallery[at: at + 1000])
     assert index.approximate and isinstance(index._vecs, np.memmap) and path.stat().st_size >= 6000 * 256 * 2

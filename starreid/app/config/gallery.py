@@ -23,6 +23,8 @@ class IndexConfig(Section):
                                  "of pca_dim floats; null = IVF-Flat. For galleries of millions of exemplars")
     rows_dir: str | None = Field(default=None, description="keep the full vectors (float16, for re-scoring) in "
                                  "memory-mapped files in this folder instead of in memory; null = in memory")
+    search_threads: int = Field(default=2, ge=1, le=256, description="faiss threads that share the search of a "
+                                "batch of tracklets (and its re-scoring); everything else runs on `threads`")
 
     @model_validator(mode="after")
     def _pq_divides(self):
@@ -48,7 +50,8 @@ class GalleryConfig(Section):
     log_retention_s: float = Field(default=3600.0, gt=0, description="processed tracklets stay in the log this long")
     events_retention_s: float = Field(default=86400.0, gt=0, description="identity events stay this long")
     dedupe_ttl_s: float = Field(default=86400.0, gt=0, description="a processed tracklet id is remembered this long")
-    threads: int = Field(default=1, ge=1, le=256, description="CPU threads for search (faiss OpenMP and BLAS)")
+    threads: int = Field(default=1, ge=1, le=256, description="CPU threads for faiss (OpenMP) and BLAS, but for a "
+                         "batch's search in the approximate index (index.search_threads)")
     batch_size: int = Field(default=256, ge=1, le=10_000, description="log entries resolved per round trip")
     drain_timeout_s: float = Field(default=30.0, ge=0, description="on SIGTERM, time allowed to empty the log")
     max_crop_scale: float = Field(default=2.0, ge=1, le=16,

@@ -110,8 +110,11 @@ def run(args: argparse.Namespace) -> int:
     require(args.config, deployment_problems(cfg, cameras=[]) + port_problems(binds) + curve_problems(cfg.zmq.curve))
     # One loop does the gallery's work on small batches: thread hand-offs in BLAS and OpenMP cost more than
     # they save on a shared machine (measured: a single add to the IVF took 5 ms with 2 busy threads, 0.04 ms
-    # with one). BLAS reads this once, when numpy loads, so it is set before anything imports numpy.
+    # with one). BLAS reads this once, when numpy loads, so it is set before anything imports numpy. A batch's
+    # search is the exception (index.search_threads): its OpenMP threads then sleep between batches rather
+    # than spin, so they take no CPU from ingest and Redis.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(cfg.gallery.threads))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import faiss
 
     faiss.omp_set_num_threads(cfg.gallery.threads)
