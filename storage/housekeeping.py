@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Callable
 
 import redis
 
@@ -22,11 +21,8 @@ MEMORY_TIGHT = 0.9  # share of maxmemory past which the log is trimmed down to w
 
 class Housekeeper:
     def __init__(self, client: redis.Redis, keys: Keys, resolver: Resolver, retention_s: float | None,
-                 retention_sweep_s: float, log_retention_s: float, events_retention_s: float,
-                 settle: Callable[[], None]):
-        """settle: waits until the gallery's writes in flight are in Redis (an erasure must come after them, or a
-        commit still on its way would write an erased identity back)."""
-        self.client, self.keys, self.resolver, self.settle = client, keys, resolver, settle
+                 retention_sweep_s: float, log_retention_s: float, events_retention_s: float):
+        self.client, self.keys, self.resolver = client, keys, resolver
         self.retention_s, self.retention_sweep_s = retention_s, retention_sweep_s
         self.log_retention_s, self.events_retention_s = log_retention_s, events_retention_s
         self._due = {"beat": 0.0, "retention": 0.0, "trim": 0.0, "memory": 0.0}
@@ -64,7 +60,6 @@ class Housekeeper:
         self.memory_tight = tight
 
     def erase(self, iids: list[str], reason: str) -> dict[str, int]:
-        self.settle()
         for iid in iids:
             self.resolver.drop(iid)
         counts = erase_identities(self.client, self.keys, iids)

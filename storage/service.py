@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -33,15 +32,6 @@ from starreid.storage.keys import GROUP, Keys
 from starreid.storage.resolver import Observation, Resolver
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass
-class _InFlight:
-    """A batch whose commit was sent and has not been seen to land."""
-    future: Future
-    batch: store.Commit
-    done: list  # (log entry id, Decision) of each resolved tracklet, for the metrics
-    replays: list[bytes]  # stored events of duplicates, published again once the batch lands
 
 
 class GalleryService:
@@ -105,10 +95,6 @@ class GalleryService:
         self._ingest_stop = threading.Event()
         self._ingest_error: Exception | None = None
         self._ingest_thread = threading.Thread(target=self._ingest_loop, name="gallery-ingest", daemon=True)
-        # A batch's commit runs on a thread of its own while the next batch is read and resolved: Redis running
-        # the commit script overlaps resolution instead of adding to it. One batch at most is in flight.
-        self._committer = ThreadPoolExecutor(1, thread_name_prefix="gallery-commit")
-        self._in_flight: _InFlight | None = None
 
     @classmethod
     def from_config(cls, gallery, zmq, model, connect: Callable[[], redis.Redis], keys: Keys,
@@ -206,7 +192,6 @@ class GalleryService:
 
     def _recover(self) -> None:
         """(Re)connect and rebuild the resolver from Redis: in-memory state never outlives a failed commit."""
-        self._abandon()
         if self.client is None:
             self.client = self._connect()
         self.client.ping()
@@ -219,7 +204,7 @@ class GalleryService:
         identities, vectors = store.load_all(self.client, self.keys)
         self.resolver = self._make_resolver()
         self.resolver.load(identities, vectors)
-        self._house = Housekeeper(self.client, self.keys, self.resolver, settle=self._settle, **self._house_args)
+        self._house = Housekeeper(self.client, self.keys, self.resolver, **self._house_args)
         self._pending_mode, self._broken = True, False
         with self._decoded_lock:
             self._decoded.clear()
@@ -234,8 +219,6 @@ class GalleryService:
             ingesting = self._ingest_thread.is_alive()
             if self._guarded(self._process) == 0 and not ingesting:
                 break
-        self._abandon()  # out of time with a batch in flight: let it land (or fail) before the gallery goes
-        self._committer.shutdown()
         self._ingest_thread.join(max(0.0, deadline - time.monotonic()) + 1.0)
         if self.client is not None and not self._broken:
             try:
@@ -343,7 +326,6 @@ class GalleryService:
         elif not self._pending_mode and not entries and block_ms:
             entries = durable.read(self.client, self.keys, count, pending=False, block_ms=block_ms)
         if not entries:
-            self._settle()  # idle: the batch in flight gets its events out now
             M.LAG.set(0)
             return 0
         M.LAG.set(max(0.0, time.time() - durable.entry_time(entries[0][0])))
@@ -362,7 +344,7 @@ class GalleryService:
             self._recover()
             for entry in entries:
                 try:
-                    self._resolve([entry], settle=True)
+                    self._resolve([entry])
                 except RETRYABLE:
                     raise
                 except Exception:
@@ -373,9 +355,7 @@ class GalleryService:
                     self.client.xack(self.keys.log, GROUP, entry[0])
         return len(entries)
 
-    def _resolve(self, entries, settle: bool = False) -> None:
-        """Resolve a batch and send its commit, after the batch before it has landed (settle: wait for this
-        one too)."""
+    def _resolve(self, entries) -> None:
         acks, replays, parsed = [], [], []
         for eid, fields in entries:
             try:
@@ -385,16 +365,13 @@ class GalleryService:
                 M.REJECTED.labels("malformed").inc()
                 acks.append(eid)
         done_before = store.markers(self.client, self.keys, [m.id for _, m in parsed])
-        in_flight = self._in_flight.batch.events if self._in_flight is not None else {}  # not yet in the markers
         todo, seen = [], set()
         for eid, msg in parsed:
-            if msg.id in done_before or msg.id in seen or msg.id in in_flight:
+            if msg.id in done_before or msg.id in seen:
                 acks.append(eid)
                 M.PROCESSED.labels("duplicate").inc()
                 if msg.id in done_before:
                     replays.append(wire.encode(done_before[msg.id]))
-                elif msg.id in in_flight:
-                    replays.append(in_flight[msg.id])
                 continue
             seen.add(msg.id)
             obs = self._observe(msg)
@@ -406,44 +383,24 @@ class GalleryService:
         decisions = self.resolver.resolve([o for _, o in todo], now) if todo else []
         done = [(eid, o, d, self.resolver.identities[d.iid]) for (eid, o), d in zip(todo, decisions)]
         batch = store.prepare(self.keys, done, acks, now, self.dedupe_ttl_s)
-        self._settle()  # commits land in order: the batch before first
-        self._in_flight = _InFlight(self._committer.submit(store.commit, self.client, batch), batch,
-                                    [(eid, dec) for eid, _, dec, _ in done], replays)
-        M.IDENTITIES.set(len(self.resolver.identities))
-        if settle:
-            self._settle()
-
-    def _settle(self) -> None:
-        """Wait for the batch in flight; once it is in Redis, count it and publish its events. Raises what its
-        commit raised (the caller recovers: the batch's entries are still pending in the log)."""
-        flight, self._in_flight = self._in_flight, None
-        if flight is None:
-            return
-        flight.future.result()
+        store.commit(self.client, batch)
         committed = time.time()
-        kinds = Counter(dec.kind for _, dec in flight.done)
+        kinds = Counter(dec.kind for _, _, dec, _ in done)
         for kind, count in kinds.items():
             M.PROCESSED.labels(kind).inc(count)
         if kinds.get("new"):
             M.NEW_IDENTITIES.inc(kinds["new"])
-        for eid, dec in flight.done:
+        for eid, obs, dec, _ in done:
             M.LATENCY.observe(max(0.0, committed - durable.entry_time(eid)))
             if dec.pair is not None:
                 M.SCORES.labels(dec.pair, dec.kind).observe(dec.score)
-        for data in [*flight.batch.events.values(), *flight.replays]:
+        for data in [*batch.events.values(), *replays]:
             try:
                 self._pub.send(data, zmq.NOBLOCK)
                 M.EVENTS.inc()
             except zmq.Again:
                 pass  # PUB drops past its high-water mark; the events stream in Redis has every event
-
-    def _abandon(self) -> None:
-        """Before the state is reloaded: the batch in flight lands or fails first (its events go out if it
-        landed; if it failed, its entries are pending and are read again)."""
-        try:
-            self._settle()
-        except Exception as exc:
-            log.warning("the batch being committed did not land (%s); its log entries are resolved again", exc)
+        M.IDENTITIES.set(len(self.resolver.identities))
 
     def _observe(self, msg: wire.Tracklet) -> Observation | None:
         """The tracklet as an observation to resolve, embedding it first if needed; None = rejected."""

@@ -131,6 +131,8 @@ def _field(body: dict, key: str, kind, optional: bool = False):
 
 def _exact_keys(body: dict, required: set[str], where: str) -> None:
     """No missing and no unknown keys (a new field is a new schema version)."""
+    if body.keys() == required:  # the usual case, in one comparison
+        return
     for key in sorted(required):
         if key not in body:
             raise WireError(f"missing field '{key}'")
@@ -153,10 +155,14 @@ def _choice(body: dict, key: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+_ARRAY_KEYS = {"dtype", "shape", "data"}
+_ITEMSIZE = {"<f4": 4, "|b1": 1}
+
+
 def _array(body: dict, key: str, dtype: str, shape: tuple) -> np.ndarray:
     """shape: ints fix a dimension, None leaves it free; the data length must match exactly."""
     spec = _field(body, key, dict)
-    if set(spec) != {"dtype", "shape", "data"}:
+    if spec.keys() != _ARRAY_KEYS:
         raise WireError(f"array '{key}' must have exactly dtype, shape and data")
     if not isinstance(spec["dtype"], str) or spec["dtype"] != dtype:
         raise WireError(f"array '{key}' must have dtype {dtype}, got {spec['dtype']!r:.40}")
@@ -166,7 +172,7 @@ def _array(body: dict, key: str, dtype: str, shape: tuple) -> np.ndarray:
             or any(want is not None and d != want for d, want in zip(dims, shape))):
         raise WireError(f"array '{key}' must have shape {shape}, got {dims!r:.80}")
     data = spec["data"]
-    if not isinstance(data, bytes) or len(data) != np.dtype(dtype).itemsize * math.prod(dims):
+    if not isinstance(data, bytes) or len(data) != _ITEMSIZE[dtype] * math.prod(dims):
         raise WireError(f"array '{key}' data does not match its shape {dims}")
     return np.frombuffer(data, dtype=dtype).reshape(dims).copy()
 

@@ -1,9 +1,11 @@
-"""The gallery's Redis scripts: what the commit writes, all or nothing under a full Redis, and the pipelined
-commit (one batch in flight while the next is resolved) recognising a repeat of a tracklet still in flight."""
+"""The gallery's Redis scripts: what the commit writes, all or nothing under a full Redis, sent again to a server
+that lost them; a repeat in the very next batch recognised; the written-out JSON equal to json.dumps."""
 import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import redis
 import zmq
 from gallery_helpers import RunningGallery, metric, processed_tracklets, tracklet, unit, wait_for
@@ -12,7 +14,7 @@ from starreid.contracts import wire
 from starreid.storage import log as durable
 from starreid.storage import store
 from starreid.storage.keys import GROUP, Keys
-from starreid.storage.resolver import Observation, Resolver
+from starreid.storage.resolver import Decision, Observation, Resolver
 
 THRESHOLDS = {"rgb_rgb": 0.6, "ir_ir": 0.6, "rgb_ir": 0.5}
 
@@ -85,9 +87,9 @@ def test_the_scripts_are_sent_again_to_a_server_that_lost_them(redis_server):
     assert processed_tracklets(client, keys) == ["t0", "t1", "t2"]
 
 
-def test_a_repeat_of_a_tracklet_in_flight_is_processed_once(redis_server):
-    """Batches of one: the second copy of a tracklet is read while the first copy's commit may still be in
-    flight (its marker not yet written), and must count as a duplicate all the same."""
+def test_a_repeat_in_the_next_batch_is_processed_once(redis_server):
+    """Batches of one: the second copy of a tracklet is resolved right after the first copy's commit, and is
+    recognised by the marker that commit wrote."""
     gallery = RunningGallery(redis_server.url, prefix="inflight", batch_size=1)
     push = zmq.Context.instance().socket(zmq.PUSH)  # straight onto the socket: a sender would not repeat itself
     push.connect(gallery.service.tracklets_endpoint)
@@ -107,3 +109,21 @@ def test_a_repeat_of_a_tracklet_in_flight_is_processed_once(redis_server):
     finally:
         push.close(0)
         gallery.stop()
+
+
+NAMES = st.from_regex(r"\A[A-Za-z0-9_.:-]{1,40}\Z")
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tid=NAMES, camera=NAMES, modality=st.sampled_from(["rgb", "ir"]), kind=st.sampled_from(["new", "matched"]),
+       start=FINITE, end=FINITE, score=st.floats(-1, 1), iid=st.from_regex(r"\A[0-9a-f]{16}\Z"))
+def test_the_written_out_json_is_what_json_dumps_writes(tid, camera, modality, kind, start, end, score, iid):
+    obs = Observation(tid, camera, modality, start, end, np.zeros(2, np.float32), "m")
+    dec = Decision(iid, kind, score, None, ("rgb", 0, np.zeros(2, np.float32), 1))
+    sighting = {"tid": tid, "camera": camera, "modality": modality, "start": start, "end": end, "kind": kind,
+                "score": round(float(score), 6)}
+    assert store.sighting_json(obs, dec) == json.dumps(sighting, sort_keys=True)
+    event = store.event_for(dec, obs)
+    assert store.marker_json(event) == json.dumps(event.__dict__)
+    assert wire.IdentityEvent(**json.loads(store.marker_json(event))) == event
