@@ -23,8 +23,10 @@ import time
 from collections import defaultdict
 
 from support.sections import camera
+from starreid.app.config.model import ModelConfig
+from starreid.app.config.tracker import TrackerConfig
 from starreid.streams import open_source
-from starreid.tracker.factory import build_pipeline
+from starreid.tracker.pipeline import CameraPipeline
 
 GOAL_FPS = 10.0
 VARIANTS = [  # (label, settings)
@@ -47,7 +49,9 @@ def decode_fps(video: str, frames: int) -> float:
 
 def run(video: str, frames: int, scale: float, settings: dict) -> tuple[float, dict, int]:
     spent = defaultdict(float)
-    pipeline = build_pipeline("bench", "rgb", **{"detect_scale": scale, **settings})
+    model = ModelConfig()  # crops at the default model's input size
+    tracker = TrackerConfig.model_validate({"detect_scale": scale, **settings})
+    pipeline = CameraPipeline.from_config(tracker, "bench", "rgb", model.height, model.width)
     pipeline.observe = lambda stage, s: spent.__setitem__(stage, spent[stage] + s)
     pipeline.detector.pose(next(open_source(camera(video, "bench", "rgb")).frames()).image,
                            [[300, 150, 360, 300]])  # load the pose model outside the timing
