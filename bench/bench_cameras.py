@@ -105,11 +105,12 @@ def camera_fps(video: str, frames: int, model: dict | None, workdir: Path) -> di
     sink = _sink(z["tracklets"], stop)
     proc = subprocess.Popen([sys.executable, "-m", "starreid", "--log-level", "WARNING", "worker", "--config", cfg,
                              "--camera", "cam0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first = last = caught_up = None
+    first = last = caught_up = peak = None
     seen = {}
     try:
         while proc.poll() is None:
             try:
+                peak = peak_rss_mb(proc.pid)  # while it lives: a worker on a file exits once the file is done
                 m = scrape(mport, camera=None)
             except OSError:
                 time.sleep(0.05)
@@ -124,7 +125,6 @@ def camera_fps(video: str, frames: int, model: dict | None, workdir: Path) -> di
                     last = caught_up
                     break
             time.sleep(0.05)
-        peak = peak_rss_mb(proc.pid) if proc.poll() is None else None
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -180,7 +180,9 @@ def per_machine(cameras: int, model: dict, workdir: Path, warmup_s: float, windo
         peaks = {}
         for pid in [proc.pid, *descendants(proc.pid)]:
             try:
-                peaks["supervisor" if pid == proc.pid else role(pid)] = peak_rss_mb(pid)
+                name = "supervisor" if pid == proc.pid else role(pid)
+                if name in ("supervisor", "redis", "gallery") or name.startswith("worker:"):  # not a passing helper
+                    peaks[name] = peak_rss_mb(pid)
             except OSError:
                 pass
     finally:
