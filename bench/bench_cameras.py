@@ -109,8 +109,11 @@ def camera_fps(video: str, frames: int, model: dict | None, workdir: Path) -> di
     seen = {}
     try:
         while proc.poll() is None:
+            try:  # while it lives: a worker on a file exits once the file is done
+                peak = peak_rss_mb(proc.pid)
+            except (OSError, KeyError):  # gone, or a zombie (no VmHWM)
+                pass
             try:
-                peak = peak_rss_mb(proc.pid)  # while it lives: a worker on a file exits once the file is done
                 m = scrape(mport, camera=None)
             except OSError:
                 time.sleep(0.05)
