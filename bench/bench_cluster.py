@@ -35,14 +35,12 @@ def xadd_worker(host: str, port: int, stream: str, n: int) -> None:
     """In a child process: pipelined XADD of n messages, 256 per round trip; prints the rate."""
     import redis
 
+    from bench_gallery import pipelined_xadd
+
     r = redis.Redis(host=host, port=port, socket_timeout=10.0)
     payload = os.urandom(MESSAGE_BYTES)
     start = time.perf_counter()
-    for at in range(0, n, 256):
-        pipe = r.pipeline(transaction=False)
-        for i in range(at, min(n, at + 256)):
-            pipe.xadd(stream, {"tid": f"t{i}", "msg": payload})
-        pipe.execute()
+    pipelined_xadd(r, stream, [payload] * n)
     print(json.dumps({"rate": n / (time.perf_counter() - start)}))
 
 

@@ -75,11 +75,7 @@ def bench_ingest(n: int, identities: int, dim: int, workdir: Path, batch_size: i
         section = dict(cluster.section) if cluster is not None else {"url": srv.url}
         ref_keys = Keys("reference")
         t0 = time.perf_counter()
-        for at in range(0, n, 256):
-            pipe = r.pipeline(transaction=False)  # plain pipelined XADD, whatever the gallery's own append does
-            for i in range(at, min(n, at + 256)):
-                pipe.xadd(ref_keys.log, {"tid": f"b{i}", "msg": msgs[i]})
-            pipe.execute()
+        pipelined_xadd(r, ref_keys.log, msgs)  # plain XADD, whatever the gallery's own append does
         ref_rate = n / (time.perf_counter() - t0)
         r.delete(ref_keys.log)
         tracklets, events = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
@@ -118,6 +114,15 @@ def bench_ingest(n: int, identities: int, dim: int, workdir: Path, batch_size: i
             "gallery_cpu_ms_per_tracklet": 1e3 * gallery_cpu / n, "redis_cpu_ms_per_tracklet": 1e3 * redis_cpu / n,
             "gallery_peak_rss_mb": gallery_peak, "redis": "cluster" if cluster is not None else "standalone",
             "load_avg": os.getloadavg()[0]}
+
+
+def pipelined_xadd(r, stream: str, messages: list[bytes]) -> None:
+    """XADD every message into stream, 256 per round trip: the log's ceiling, the benchmarks' reference."""
+    for at in range(0, len(messages), 256):
+        pipe = r.pipeline(transaction=False)
+        for i in range(at, min(len(messages), at + 256)):
+            pipe.xadd(stream, {"tid": f"t{i}", "msg": messages[i]})
+        pipe.execute()
 
 
 def median_run(runs: list[dict]) -> dict:

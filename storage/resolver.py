@@ -176,7 +176,7 @@ class Resolver:
         if len(ids) and ids[-1] < 0:  # fewer neighbours than asked for: the search pads its end with -1
             ok = ids >= 0
             ids, scores = ids[ok], scores[ok]
-        if touched.vids:  # the batch's own writes replace what the (earlier) search saw of them
+        if touched.row:  # the batch's own writes replace what the (earlier) search saw of them
             t_ids, t_scores = touched.scores(obs.vector)
             keep = ~self._in_batch[ids]
             ids, scores = np.concatenate([ids[keep], t_ids]), np.concatenate([scores[keep], t_scores])
@@ -259,17 +259,18 @@ class _Touched:
     def __init__(self, capacity: int, dim: int):
         self.mat = np.zeros((capacity, dim), np.float32)
         self.ids = np.zeros(capacity, np.int64)
-        self.vids: list[int] = []
-        self.row: dict[int, int] = {}
+        self.row: dict[int, int] = {}  # vector id -> its row of mat and ids
+
+    @property
+    def vids(self) -> np.ndarray:
+        return self.ids[: len(self.row)]
 
     def put(self, vid: int, vec: np.ndarray) -> None:
         row = self.row.get(vid)
         if row is None:
-            row = self.row[vid] = len(self.vids)
-            self.vids.append(vid)
+            row = self.row[vid] = len(self.row)
             self.ids[row] = vid
         self.mat[row] = vec
 
     def scores(self, vec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n = len(self.vids)
-        return self.ids[:n], self.mat[:n] @ vec
+        return self.vids, self.mat[: len(self.row)] @ vec

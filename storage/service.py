@@ -382,8 +382,7 @@ class GalleryService:
         now = time.time()
         decisions = self.resolver.resolve([o for _, o in todo], now) if todo else []
         done = [(eid, o, d, self.resolver.identities[d.iid]) for (eid, o), d in zip(todo, decisions)]
-        batch = store.prepare(self.keys, done, acks, now, self.dedupe_ttl_s)
-        store.commit(self.client, batch)
+        events = store.commit(self.client, self.keys, done, acks, now, self.dedupe_ttl_s)
         committed = time.time()
         kinds = Counter(dec.kind for _, _, dec, _ in done)
         for kind, count in kinds.items():
@@ -394,7 +393,7 @@ class GalleryService:
             M.LATENCY.observe(max(0.0, committed - durable.entry_time(eid)))
             if dec.pair is not None:
                 M.SCORES.labels(dec.pair, dec.kind).observe(dec.score)
-        for data in [*batch.events.values(), *replays]:
+        for data in events + replays:
             try:
                 self._pub.send(data, zmq.NOBLOCK)
                 M.EVENTS.inc()

@@ -3,7 +3,6 @@ markers of processed tracklets, and load everything back at start."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import msgpack
 import numpy as np
@@ -42,20 +41,12 @@ def marker_json(event: wire.IdentityEvent) -> str:
                                    event.modality, event.time))
 
 
-@dataclass
-class Commit:
-    """A resolved batch's writes, ready to send (commit() sends them); events: the encoded identity events by
-    tracklet id, to publish once committed."""
-    keys: list[str]
-    doc: bytes | None  # None: nothing to write
-    events: dict[str, bytes]
-
-
-def prepare(keys: Keys, done: list[tuple[bytes, Observation, Decision, Identity]], acks: list[bytes], now: float,
-            dedupe_ttl_s: float) -> Commit:
-    """Every resolution's writes, its event, and the XACK of its log entry (plus acks of entries with nothing to
-    write), for one atomic script (commit.lua)."""
-    events, markers, marker_keys, rows = {}, [], [], []
+def commit(client: redis.Redis, keys: Keys, done: list[tuple[bytes, Observation, Decision, Identity]],
+           acks: list[bytes], now: float, dedupe_ttl_s: float) -> list[bytes]:
+    """One atomic script (commit.lua): every resolution's writes, its event, and the XACK of its log entry (plus
+    acks of entries with nothing to write); all of it or, if Redis refuses (raised here), none of it. Returns
+    the encoded events, to publish once committed."""
+    events, markers, marker_keys, rows = [], [], [], []
     acks = list(acks)
     touched: dict[str, Identity] = {}
     exemplars: dict[str, dict] = {}
@@ -71,7 +62,7 @@ def prepare(keys: Keys, done: list[tuple[bytes, Observation, Decision, Identity]
         markers.append(marker_json(event))
         data = wire.encode(event)
         rows.append((dec.iid, obs.tid, data))
-        events[obs.tid] = data
+        events.append(data)
         acks.append(entry_id)
     hashes, members, stamp = [], [], repr(float(now))
     for iid, ident in touched.items():
@@ -84,18 +75,13 @@ def prepare(keys: Keys, done: list[tuple[bytes, Observation, Decision, Identity]
         hashes.append(fields)
         members.append([x for member, end in sightings[iid].items() for x in (end, member)])
     if not touched and not acks:
-        return Commit([], None, events)
+        return events
     doc = msgpack.packb([str(int(dedupe_ttl_s)), GROUP, markers, rows, hashes, members,
                          [x for iid in touched for x in (stamp, iid)], acks], use_bin_type=False)
     script_keys = [keys.log, keys.events, keys.identities, *marker_keys, *map(keys.identity, touched),
                    *map(keys.sightings, touched)]
-    return Commit(script_keys, doc, events)
-
-
-def commit(client: redis.Redis, batch: Commit) -> None:
-    """Write a prepared batch: all of it or, if Redis refuses (an error raised here), none of it."""
-    if batch.doc is not None:
-        run_script(client, _COMMIT, batch.keys, [batch.doc])
+    run_script(client, _COMMIT, script_keys, [doc])
+    return events
 
 
 def markers(client: redis.Redis, keys: Keys, tids: list[str]) -> dict[str, wire.IdentityEvent]:

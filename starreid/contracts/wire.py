@@ -156,7 +156,6 @@ def _choice(body: dict, key: str, choices: tuple[str, ...]) -> str:
 
 
 _ARRAY_KEYS = {"dtype", "shape", "data"}
-_ITEMSIZE = {"<f4": 4, "|b1": 1}
 
 
 def _array(body: dict, key: str, dtype: str, shape: tuple) -> np.ndarray:
@@ -172,7 +171,7 @@ def _array(body: dict, key: str, dtype: str, shape: tuple) -> np.ndarray:
             or any(want is not None and d != want for d, want in zip(dims, shape))):
         raise WireError(f"array '{key}' must have shape {shape}, got {dims!r:.80}")
     data = spec["data"]
-    if not isinstance(data, bytes) or len(data) != _ITEMSIZE[dtype] * math.prod(dims):
+    if not isinstance(data, bytes) or len(data) != np.dtype(dtype).itemsize * math.prod(dims):
         raise WireError(f"array '{key}' data does not match its shape {dims}")
     return np.frombuffer(data, dtype=dtype).reshape(dims).copy()
 

@@ -20,7 +20,8 @@ THRESHOLDS = {"rgb_rgb": 0.6, "ir_ir": 0.6, "rgb_ir": 0.5}
 
 
 def _batch(keys: Keys, client: redis.Redis, n: int = 3):
-    """n tracklets in the log (read through the group, so pending), resolved: (prepared commit, entry ids)."""
+    """n tracklets in the log (read through the group, so pending), resolved: (a function committing them, entry
+    ids, decisions)."""
     durable.ensure_group(client, keys)
     rng = np.random.default_rng(0)
     msgs = [tracklet(f"t{i}", unit(rng), camera=f"cam{i % 2}", modality=("rgb", "ir")[i % 2], t=10.0 * i)
@@ -35,7 +36,7 @@ def _batch(keys: Keys, client: redis.Redis, n: int = 3):
            for m in msgs]
     decisions = resolver.resolve(obs, 100.0)
     done = [(eid, o, d, resolver.identities[d.iid]) for (eid, _), o, d in zip(entries, obs, decisions)]
-    return store.prepare(keys, done, [], 100.0, 3600.0), [eid for eid, _ in entries], decisions
+    return (lambda: store.commit(client, keys, done, [], 100.0, 3600.0)), [eid for eid, _ in entries], decisions
 
 
 def test_the_commit_writes_state_event_marker_and_ack_at_once(redis_server):
@@ -45,7 +46,7 @@ def test_the_commit_writes_state_event_marker_and_ack_at_once(redis_server):
     assert durable.pending_count(client, keys) == 3
     fields = client.xrange(keys.log)[0][1]
     assert fields[b"thumb"] == b"\xff\xd8thumb" and b"thumb" not in client.xrange(keys.log)[1][1]
-    store.commit(client, batch)
+    batch()
     assert durable.pending_count(client, keys) == 0
     assert processed_tracklets(client, keys) == ["t0", "t1", "t2"]
     for dec, tid in zip(decisions, ("t0", "t1", "t2")):
@@ -67,14 +68,14 @@ def test_a_full_redis_refuses_the_whole_commit_and_the_whole_append(redis_server
     client.config_set("maxmemory", "1")
     try:
         with pytest.raises(redis.OutOfMemoryError):
-            store.commit(client, batch)
+            batch()
         with pytest.raises(redis.OutOfMemoryError):
             durable.append(client, keys, [("x1", b"a", None), ("x2", b"b", None)])
     finally:
         client.config_set("maxmemory", "0")
     assert client.dbsize() == before and client.xlen(keys.log) == 3 and not client.exists(keys.events)
     assert durable.pending_count(client, keys) == 3  # nothing acknowledged: the batch is read again
-    store.commit(client, batch)  # once Redis has room, the same batch lands whole
+    batch()  # once Redis has room, the same batch lands whole
     assert processed_tracklets(client, keys) == ["t0", "t1", "t2"] and durable.pending_count(client, keys) == 0
 
 
@@ -83,7 +84,7 @@ def test_the_scripts_are_sent_again_to_a_server_that_lost_them(redis_server):
     keys = Keys("flushed")
     batch, _, _ = _batch(keys, client)
     client.script_flush()  # as after a restart of the server
-    store.commit(client, batch)
+    batch()
     assert processed_tracklets(client, keys) == ["t0", "t1", "t2"]
 
 

@@ -22,7 +22,7 @@ class PerCandidateResolver(Resolver):
         index = self.indexes[obs.model]
         ok = ids >= 0
         ids, scores = ids[ok], scores[ok]
-        if touched.vids:
+        if touched.row:
             t_ids, t_scores = touched.scores(obs.vector)
             keep = np.fromiter((i not in touched.row for i in ids.tolist()), bool, len(ids))
             ids, scores = np.concatenate([ids[keep], t_ids]), np.concatenate([scores[keep], t_scores])
