@@ -108,12 +108,16 @@ class SequenceGuidance(nn.Cell):
         w = w / ops.maximum(w.sum(-1, keepdims=True), 1e-6)
         return ops.matmul(w, h).reshape(h.shape[0], -1)
 
+    def pool(self, y, weights):
+        """Eq 13: sum_p weights[:, p] GeM_p over frames of y (B, T, C) -> (B, C)."""
+        g = gem(y, self.powers[0], 1) * weights[:, 0:1]
+        for i in range(1, len(self.powers)):  # unrolled at compile time; lists do not export
+            g = g + gem(y, self.powers[i], 1) * weights[:, i:i + 1]
+        return g
+
     def construct(self, y, keypoints, lstm_last=None):
         h, valid, _ = self.node_features(keypoints)
         parts = self.part_vectors(h, valid)
         guide = parts if lstm_last is None else ops.concat((lstm_last, parts), -1)
         weights = ops.softmax(self.guide(self.guide_bn(guide)), -1)
-        g = gem(y, self.powers[0], 1) * weights[:, 0:1]
-        for i in range(1, len(self.powers)):  # unrolled at compile time; lists do not export
-            g = g + gem(y, self.powers[i], 1) * weights[:, i:i + 1]
-        return g, weights, parts
+        return self.pool(y, weights), weights, parts

@@ -33,17 +33,22 @@ class STAR(nn.Cell):
     GAT_ATTN_DROPOUT, GAT_FEAT_DROPOUT = 0.6, 0.3  # the authors' GAT (training only)
     SCORE_THRESHOLD = DEFAULT_SCORE_THRESHOLD
 
-    def __init__(self, *, backbone: str, variant: str, num_classes: int, seq_len: int, lstm_hidden: int,
+    def __init__(self, *, backbone: str | nn.Cell, variant: str, num_classes: int, seq_len: int, lstm_hidden: int,
                  attn_heads: int, ffn_hidden: int | None, gat_hidden: int, gat_heads: int, gat_out: int,
-                 guide_hidden: int, sad: bool, base_width: int, last_stride: int):
+                 guide_hidden: int, sad: bool, base_width: int | None, last_stride: int | None):
         super().__init__()
         score_threshold = self.SCORE_THRESHOLD
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
         self.variant, self.seq_len, self.use_sad = variant, seq_len, sad
         self.use_fg, self.use_sg = VARIANTS[variant]
-        self.backbone_name = backbone
-        self.backbone = build_backbone(backbone, base_width=base_width, last_stride=last_stride)
+        if isinstance(backbone, nn.Cell):  # a prebuilt frame encoder (reid/models/head_star.py)
+            if base_width is not None or last_stride is not None:
+                raise TypeError("base_width and last_stride size a backbone built by name, not a given one")
+            self.backbone_name, self.backbone = type(backbone).__name__, backbone
+        else:
+            self.backbone_name = backbone
+            self.backbone = build_backbone(backbone, base_width=base_width, last_stride=last_stride)
         dim = self.backbone.out_channels  # the heads size themselves from the backbone
         self.dim = dim
         self.fg = None

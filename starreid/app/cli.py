@@ -22,6 +22,7 @@ VERB_MODULES = [
     "starreid.app.verbs.run",
     "starreid.app.verbs.train",
     "starreid.app.verbs.ablate",
+    "starreid.app.verbs.heads",
     "starreid.app.verbs.worker",
     "starreid.app.verbs.annotate",
     "starreid.app.verbs.gallery",

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 KINDS = {
     "deployment": "starreid.app.config.deployment:DeploymentConfig",
     "train": "starreid.app.config.train:TrainConfig",
+    "heads": "starreid.app.config.heads:HeadsConfig",
 }
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -131,6 +131,30 @@ def train_problems(cfg) -> list[tuple[str, str]]:
     return problems
 
 
+SKELETON_FILES = {"gt": "skeletons_gt.h5", "estimated": "skeletons_estimated.h5",
+                  "mediapipe": "skeletons_mediapipe.h5"}  # as reid/data/skeleton_store.py SOURCES
+
+
+def heads_problems(cfg) -> list[tuple[str, str]]:
+    """The head-only ablation's two datasets, the corrupted one's sidecar and each swept skeleton file."""
+    problems = []
+    for key in ("clean", "corrupted"):
+        root = getattr(cfg.data, key)
+        if problem := _path_problem(root):
+            problems.append((f"data.{key}", problem))
+            continue
+        if not Path(root).is_dir():
+            problems.append((f"data.{key}", f"no such dataset folder: {root}"))
+            continue
+        needs = [SKELETON_FILES[s] for s in cfg.sweep.skeletons] + (["corruptions.h5"] if key == "corrupted" else [])
+        for name in needs:
+            if problem := _h5_problem(str(Path(root) / name)):
+                problems.append((f"data.{key}", problem + (" (made by `starreid synth --crop detector`)"
+                                                           if name != "skeletons_mediapipe.h5" else
+                                                           " (made by `starreid skeletons`)")))
+    return problems
+
+
 def port_problems(binds: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
     """(key path, host, port) of addresses about to be bound: those another process holds already."""
     problems = []

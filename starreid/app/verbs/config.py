@@ -22,13 +22,15 @@ def register(subparsers) -> None:
 def run_check(args: argparse.Namespace) -> int:
     from starreid.app.config import ConfigError, load_config
 
-    from starreid.app.config.resources import deployment_problems, require, train_problems
+    from starreid.app.config.resources import deployment_problems, heads_problems, require, train_problems
+
+    checks = {"train": train_problems, "heads": heads_problems}
 
     failed = 0
     for path in args.files:
         try:
             cfg = load_config(path)
-            require(path, train_problems(cfg) if cfg.kind == "train" else deployment_problems(cfg))
+            require(path, checks.get(cfg.kind, deployment_problems)(cfg))
         except ConfigError as exc:
             print(exc, file=sys.stderr)
             failed += 1
