@@ -16,10 +16,20 @@ ANY_SOURCE = "any"  # the baseline reads no skeleton: one set of runs serves eve
 
 
 def read_results(path) -> list[dict]:
+    """The runs of results.jsonl; a last line cut short (the sweep killed while writing it) is left out, so
+    that run is trained again."""
     path = Path(path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    out = []
+    for i, line in enumerate(lines):
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i != len(lines) - 1:
+                raise
+    return out
 
 
 def bootstrap_ci(diffs: np.ndarray, resamples: int, seed: int = 0) -> tuple[float, float]:

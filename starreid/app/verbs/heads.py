@@ -30,20 +30,19 @@ def run(args: argparse.Namespace) -> int:
     import mindspore as ms
 
     from starreid.app.config import load_config
-    from starreid.reid.train.head_report import ANY_SOURCE, read_results
-
     from starreid.app.config.resources import heads_problems, require
+    from starreid.reid.train.head_report import ANY_SOURCE, read_results
 
     cfg = load_config(args.config, kind="heads")
     require(args.config, heads_problems(cfg))
-    out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    results_path = out / "results.jsonl"
-    seeds = range(args.seeds if args.seeds is not None else cfg.sweep.seeds)
     arms = args.arms or list(cfg.sweep.arms)
     if "baseline" not in arms or not set(arms) <= set(cfg.sweep.arms):
         print(f"--arms must include baseline and come from sweep.arms ({', '.join(cfg.sweep.arms)})", file=sys.stderr)
         return 2
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.jsonl"
+    seeds = range(args.seeds if args.seeds is not None else cfg.sweep.seeds)
     if not args.report_only:
         from tqdm import tqdm
 
@@ -56,7 +55,10 @@ def run(args: argparse.Namespace) -> int:
         data = load_head_data(cfg, progress=not args.no_progress)
         print(f"features and clips ready in {time.perf_counter() - t0:.0f} s", flush=True)
         write_reference(cfg, data, out / "reference.json")
-        done = {(r["arm"], r["source"], r["seed"]) for r in read_results(results_path)}
+        finished = read_results(results_path)
+        if results_path.exists() and not results_path.read_text().endswith("\n"):  # a line cut short: drop it
+            results_path.write_text("".join(json.dumps(r) + "\n" for r in finished))
+        done = {(r["arm"], r["source"], r["seed"]) for r in finished}
         jobs = [(arm, ANY_SOURCE if arm == "baseline" else s) for arm in arms
                 for s in (cfg.sweep.skeletons[:1] if arm == "baseline" else cfg.sweep.skeletons)]
         todo = [(seed, arm, s) for seed in seeds for arm, s in jobs if (arm, s, seed) not in done]

@@ -153,9 +153,12 @@ def test_the_protocol_in_miniature_end_to_end_and_resumes(paired, tmp_path, caps
     # a finished sweep trains nothing again; more seeds add only the new runs
     assert main(["heads", "--config", str(path), "--no-progress"]) == 0
     assert (out / "results.jsonl").read_text().splitlines() == lines
-    assert main(["heads", "--config", str(path), "--no-progress", "--seeds", "3"]) == 0
+    # a sweep killed while writing its last line: that run is trained again, the file stays one run per line
+    with (out / "results.jsonl").open("a") as f:
+        f.write(lines[-1][:40])
+    assert main(["heads", "--config", str(path), "--no-progress", "--seeds", "3", "--arms", "baseline", "fg"]) == 0
     new = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()[len(lines):]]
-    assert sorted(r["arm"] for r in new) == sorted(ARMS) and {r["seed"] for r in new} == {2}
+    assert sorted(r["arm"] for r in new) == ["baseline", "fg"] and {r["seed"] for r in new} == {2}
 
 
 def test_an_invalid_heads_config_names_the_field_and_exits_2(paired, tmp_path, capsys):
@@ -187,3 +190,14 @@ def test_arms_to_train_must_include_the_baseline(paired, tmp_path, capsys):
     assert main(["heads", "--config", str(path), "--arms", "fg", "full"]) == 2
     assert "--arms must include baseline" in capsys.readouterr().err
     assert main(["heads", "--config", str(path), "--arms", "baseline", "nonsense"]) == 2
+
+
+def test_a_results_line_cut_short_is_run_again(tmp_path):
+    from starreid.reid.train.head_report import read_results
+
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"arm": "baseline", "seed": 0}\n{"arm": "fg", "se')
+    assert read_results(path) == [{"arm": "baseline", "seed": 0}]
+    path.write_text('{"arm": "fg", "se\n{"arm": "baseline", "seed": 0}\n')
+    with pytest.raises(json.JSONDecodeError):
+        read_results(path)  # damage before the last line is not a cut-short write: say so
