@@ -5,8 +5,6 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from starreid.app.config.base import Section
-from starreid.app.config.model import BACKBONES
-from starreid.app.config.train import LossConfig
 
 ARMS = ("baseline", "fg", "sg", "full", "skeleton", "shuffled")
 
@@ -29,12 +27,6 @@ class HeadsFeatures(Section):
     height: int = Field(default=128, ge=32)
     width: int = Field(default=64, ge=16)
     batch: int = Field(default=64, ge=1, description="frames per backbone call")
-
-    @model_validator(mode="after")
-    def _known(self):
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"backbone must be one of {BACKBONES}")
-        return self
 
 
 class HeadsModel(Section):
@@ -71,6 +63,21 @@ class HeadsTrain(Section):
     max_corrupted: int = Field(default=6, ge=0, description="each training clip gets m ~ U{0..max_corrupted} "
                                "corrupted frames (fewer where its tracklet has fewer)")
 
+    @model_validator(mode="after")
+    def _momentum_is_sgd(self):
+        if self.optimizer == "adam" and "momentum" in self.model_fields_set:
+            raise ValueError("momentum is momentum SGD's: Adam takes none (remove it, or use optimizer: sgd)")
+        return self
+
+
+class HeadsLoss(Section):
+    """Eq 15 without SAD (style disturbance needs the backbone's feature maps)."""
+    w_id: float = Field(default=1.0, ge=0)
+    w_tri: float = Field(default=1.0, ge=0)
+    w_kl: float = Field(default=1.0, ge=0, description="full STAR only")
+    margin: float = Field(default=0.3, ge=0)
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+
 
 class HeadsSweep(Section):
     seeds: int = Field(default=20, ge=1, description="paired seeds per arm: seed s gives every arm the same "
@@ -104,7 +111,7 @@ class HeadsConfig(Section):
     features: HeadsFeatures = HeadsFeatures()
     model: HeadsModel = HeadsModel()
     train: HeadsTrain = HeadsTrain()
-    loss: LossConfig = LossConfig()
+    loss: HeadsLoss = HeadsLoss()
     sweep: HeadsSweep = HeadsSweep()
 
     @model_validator(mode="after")

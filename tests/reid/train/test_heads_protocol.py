@@ -201,3 +201,9 @@ def test_a_results_line_cut_short_is_run_again(tmp_path):
     path.write_text('{"arm": "fg", "se\n{"arm": "baseline", "seed": 0}\n')
     with pytest.raises(json.JSONDecodeError):
         read_results(path)  # damage before the last line is not a cut-short write: say so
+
+
+def test_adam_refuses_a_momentum_it_would_ignore(paired, tmp_path, capsys):
+    path, _ = _config(tmp_path, paired, train={"optimizer": "adam", "momentum": 0.5})
+    assert main(["heads", "--config", str(path)]) == 2
+    assert "momentum" in capsys.readouterr().err
