@@ -12,6 +12,8 @@ DIRECTIONS = ("i2v", "v2i")
 LABELS = {"baseline": "baseline (adapter + GeM)", "fg": "+FG", "sg": "+SG", "full": "full STAR",
           "skeleton": "skeleton only (positive control)", "shuffled": "full STAR, shuffled skeletons (negative control)",
           "sg-uniform": "+SG, SG weights uniform", "full-uniform": "full STAR, SG weights uniform"}
+COLOURS = {"fg": "tab:blue", "sg": "tab:orange", "full": "tab:green", "skeleton": "tab:red", "shuffled": "tab:purple",
+           "sg-uniform": "tab:brown", "full-uniform": "tab:pink"}  # one colour per arm in every plot
 ANY_SOURCE = "any"  # the baseline reads no skeleton: one set of runs serves every source
 
 
@@ -114,7 +116,8 @@ def delta_plot(table: dict, sources, ms, arms, path) -> None:
                 if not pts:
                     continue
                 x = [m for m, _ in pts]
-                line, = ax.plot(x, [c["delta"] for _, c in pts], marker="o", label=LABELS.get(arm, arm))
+                line, = ax.plot(x, [c["delta"] for _, c in pts], marker="o", label=LABELS.get(arm, arm),
+                                color=COLOURS.get(arm))
                 ax.fill_between(x, [c["lo"] for _, c in pts], [c["hi"] for _, c in pts], alpha=0.15,
                                 color=line.get_color())
             ax.axhline(0, color="black", lw=0.8)
