@@ -85,3 +85,21 @@ def test_a_camera_the_config_lacks(tmp_path, capsys):
     path = write_deployment(tmp_path / "c.yaml")
     err = check(capsys, ["worker", "--config", path, "--camera", "nope"])
     assert "no camera 'nope'" in err
+
+
+DEPLOYMENT_VERBS = [["run"], ["gallery"], ["worker", "--camera", "a"], ["calibrate"], ["query", "x"]]
+EXPORT = ["export", "--random-init", "--out", "m.onnx"]  # takes a training config's architecture too
+
+
+@pytest.mark.parametrize("verb, example",
+                         [(v, "configs/train/synthetic-cpu.yaml") for v in DEPLOYMENT_VERBS]
+                         + [(v, "configs/train/heads-synthetic.yaml") for v in DEPLOYMENT_VERBS + [EXPORT]],
+                         ids=lambda x: x[0] if isinstance(x, list) else x.split("/")[-1])
+def test_a_config_of_another_kind(verb, example, capsys, tmp_path, monkeypatch):
+    # a training or head-only config given to a deployment verb (found by the config fuzzer: a traceback)
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    path = Path(__file__).resolve().parents[2] / example
+    err = check(capsys, [verb[0], "--config", str(path), *verb[1:]])
+    assert "kind" in err and "expected a" in err, err

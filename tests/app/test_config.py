@@ -33,10 +33,10 @@ def test_configs_are_shipped():
 def test_every_shipped_config_is_valid(path):
     """Its schema holds; what `config check` may still report are the files an example names that a fresh
     clone does not have yet (a model the quickstart exports, a licensed dataset)."""
-    from starreid.app.config.resources import deployment_problems, heads_problems, train_problems
+    from starreid.app.config.resources import file_problems
 
     cfg = load_config(path)
-    problems = {"train": train_problems, "heads": heads_problems}.get(cfg.kind, deployment_problems)(cfg)
+    problems = file_problems(cfg)
     assert all(message.startswith("no such") for _, message in problems), problems
 
 

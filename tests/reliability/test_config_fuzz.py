@@ -22,10 +22,10 @@ CLI_CASES = int(os.environ.get("STARREID_CONFIG_FUZZ_CLI", "12"))
 def check(path: Path):
     """What `starreid config check` does for one file: load and validate, then check what it points at."""
     from starreid.app.config import load_config
-    from starreid.app.config.resources import deployment_problems, require, train_problems
+    from starreid.app.config.resources import file_problems, require
 
     cfg = load_config(path)
-    require(str(path), train_problems(cfg) if cfg.kind == "train" else deployment_problems(cfg))
+    require(str(path), file_problems(cfg))
     return cfg
 
 

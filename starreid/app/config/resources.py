@@ -155,6 +155,12 @@ def heads_problems(cfg) -> list[tuple[str, str]]:
     return problems
 
 
+def file_problems(cfg) -> list[tuple[str, str]]:
+    """What `starreid config check` checks beyond the schema, chosen by the config's kind."""
+    checks = {"train": train_problems, "heads": heads_problems}
+    return checks.get(cfg.kind, deployment_problems)(cfg)
+
+
 def port_problems(binds: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
     """(key path, host, port) of addresses about to be bound: those another process holds already."""
     problems = []

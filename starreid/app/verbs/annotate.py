@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config:
         from starreid.app.config import load_config
 
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, kind="deployment")
         tracker, model = cfg.tracker, cfg.model
     else:
         tracker, model = TrackerConfig(), ModelConfig()

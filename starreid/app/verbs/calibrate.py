@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from starreid.app.verbs import camera_config
 
     log = logging.getLogger("starreid.calibrate")
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, kind="deployment")
     cameras = [camera_config(cfg, args.config, c) for c in (args.camera or [c.id for c in cfg.cameras])]
     if not cfg.model.weights:
         raise ConfigError(args.config, [("model.weights", None, "calibration needs the model that will embed")])

@@ -22,15 +22,13 @@ def register(subparsers) -> None:
 def run_check(args: argparse.Namespace) -> int:
     from starreid.app.config import ConfigError, load_config
 
-    from starreid.app.config.resources import deployment_problems, heads_problems, require, train_problems
-
-    checks = {"train": train_problems, "heads": heads_problems}
+    from starreid.app.config.resources import file_problems, require
 
     failed = 0
     for path in args.files:
         try:
             cfg = load_config(path)
-            require(path, checks.get(cfg.kind, deployment_problems)(cfg))
+            require(path, file_problems(cfg))
         except ConfigError as exc:
             print(exc, file=sys.stderr)
             failed += 1

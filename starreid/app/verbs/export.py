@@ -71,7 +71,10 @@ def model_section(args):
 
     values = {}
     if args.config:
-        given = load_config(args.config).model
+        cfg = load_config(args.config)
+        if cfg.kind not in ("deployment", "train"):  # a head-only ablation has no model to export
+            raise ConfigError(args.config, [("kind", None, f"expected a deployment or train config, got {cfg.kind!r}")])
+        given = cfg.model
         values = {k: v for k, v in given.model_dump().items() if k in ModelConfig.model_fields}
     values.update({k: getattr(args, k) for k in _ARCH if getattr(args, k) is not None})
     try:

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from starreid.app.config import load_config
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, kind="deployment")
     from starreid.app.verbs.gallery import gallery_redis
     from starreid.storage.query import forget
 

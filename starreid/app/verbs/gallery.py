@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from starreid.app.config.deployment import tcp_port
     from starreid.app.config.resources import deployment_problems, port_problems, require
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, kind="deployment")
     binds = [("metrics.gallery_port", cfg.metrics.host, cfg.metrics.gallery_port)]
     binds += [(f"zmq.{key}", getattr(cfg.zmq, key).split("//", 1)[1].rsplit(":", 1)[0], tcp_port(getattr(cfg.zmq, key)))
               for key in ("tracklets_bind", "events_bind") if tcp_port(getattr(cfg.zmq, key))]

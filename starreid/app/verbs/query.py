@@ -27,7 +27,7 @@ def _when(ts: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from starreid.app.config import load_config
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, kind="deployment")
     from starreid.app.verbs.gallery import gallery_redis
     from starreid.storage import query
 

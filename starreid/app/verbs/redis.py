@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from starreid.app.config import ConfigError, load_config
     from starreid.storage.redis_server import EmbeddedRedis, port_taken, server_args
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, kind="deployment")
     r = cfg.redis
     if not r.embedded:
         raise ConfigError(args.config, [("redis.mode" if r.mode != "standalone" else "redis.url", None,

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     from starreid.app.config import load_config
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, kind="deployment")
     from starreid.app.report import write_report
     from starreid.app.verbs.gallery import gallery_redis
 

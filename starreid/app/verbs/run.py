@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from starreid.contracts import metrics
 
     log = logging.getLogger("starreid.run")
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, kind="deployment")
     camera_ids = [camera_config(cfg, args.config, c).id for c in args.camera or [c.id for c in cfg.cameras]]
     # the files every child needs, and the supervisor's own port (the children check theirs)
     require(args.config, deployment_problems(cfg, camera_ids)

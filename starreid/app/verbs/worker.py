@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from starreid.contracts.curve import ClientKeys, KeyFileError
 
-    cfg = load_config(args.config)
+    cfg = load_config(args.config, kind="deployment")
     cam = camera_config(cfg, args.config, args.camera)
     tracker = cfg.tracker_for(cam.id)  # the tracker section with this camera's own settings on top
     port = args.metrics_port if args.metrics_port is not None else cfg.metrics.worker_port_base + cfg.camera_index(cam.id)
