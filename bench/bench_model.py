@@ -71,9 +71,14 @@ def onnx_flops(path: str) -> float:
     return total
 
 
-def model_section(backbone: str, seq_len: int, height: int, width: int):
+def model_section(backbone: str, seq_len: int, height: int, width: int, arch: str = "star"):
+    """Full STAR, or IBAN with the paper's sizes (its BSTA's LSTM as wide as the backbone's channels)."""
     from starreid.app.config.model import ModelConfig
 
+    if arch == "iban":
+        channels = {"resnet50": 2048, "mobilenetv2": 1280}.get(backbone, 512)
+        return ModelConfig(arch="iban", backbone=backbone, seq_len=seq_len, height=height, width=width,
+                           lstm_hidden=channels)
     return ModelConfig(backbone=backbone, variant="full", seq_len=seq_len, height=height, width=width)
 
 
@@ -153,7 +158,8 @@ def plot(res: dict, runtimes: list, path: str) -> None:
 
 
 def compare_backbones(args) -> int:
-    """Full STAR of each backbone in ONNX Runtime, per tracklet (T = seq_len frames) at batch 1 and batched."""
+    """Full STAR (and, with --archs star,iban, IBAN) of each backbone in ONNX Runtime, per tracklet (T = seq_len
+    frames) at batch 1 and batched. IBAN's rows are named iban-<backbone>."""
     import mindspore as ms
     import onnxruntime as ort
 
@@ -164,40 +170,41 @@ def compare_backbones(args) -> int:
     gemm, gemm_flops = gemm_calls()
     calls, res = {}, {"config": vars(args), "backbones": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        for backbone in backbones:
+        for backbone, arch in [(b, a) for a in args.archs.split(",") for b in backbones]:
             ms.set_seed(0)
-            net = build_inference_net(model_section(backbone, args.seq_len, args.height, args.width))
-            row = res["backbones"][backbone] = {}
+            net = build_inference_net(model_section(backbone, args.seq_len, args.height, args.width, arch))
+            name = backbone if arch == "star" else f"{arch}-{backbone}"
+            row = res["backbones"][name] = {}
             for batch in (1, args.batch):
                 inputs = example_inputs(batch, args.seq_len, args.height, args.width)
-                path = os.path.join(tmp, f"{backbone}-b{batch}")
+                path = os.path.join(tmp, f"{name}-b{batch}")
                 ms.export(net, *inputs, file_name=path, file_format="ONNX")
                 if batch == 1:
                     row["gflops"] = onnx_flops(path + ".onnx") / 1e9
                 sess = ort.InferenceSession(path + ".onnx", providers=["CPUExecutionProvider"])
                 feed = {i.name: x.asnumpy() for i, x in zip(sess.get_inputs(), inputs)}
-                calls[(backbone, batch)] = (lambda s, f: lambda: s.run(None, f))(sess, feed)
-            print(f"exported {backbone}: {row['gflops']:.1f} GFLOP per tracklet", flush=True)
+                calls[(name, batch)] = (lambda s, f: lambda: s.run(None, f))(sess, feed)
+            print(f"exported {name}: {row['gflops']:.1f} GFLOP per tracklet", flush=True)
         timed = interleaved({**calls, **gemm}, args.reps, {k: 4 for k in gemm})
     rates = {k[5:]: gemm_flops / (timed[k][0] * 1e-3) / 1e9 for k in gemm}
     res["gemm_gflops"] = rates
     print(f"GEMM rate: numpy {rates['numpy']:.1f} GFLOP/s, onnxruntime {rates['onnxruntime']:.1f} GFLOP/s")
     reference = backbones[-1]
-    for backbone in backbones:
-        row = res["backbones"][backbone]
+    for name in res["backbones"]:
+        row = res["backbones"][name]
         for batch, key in ((1, "batch1"), (args.batch, "batched")):
-            best, median = timed[(backbone, batch)]
+            best, median = timed[(name, batch)]
             row[key + "_ms_per_tracklet"] = best / batch
             row[key + "_median_ms_per_tracklet"] = median / batch
         row["floor_ms"] = row["gflops"] / rates["onnxruntime"] * 1e3
     ref = res["backbones"][reference]
-    print(f"full STAR per tracklet ({args.seq_len} x {args.height} x {args.width}), onnxruntime, best of "
-          f"{args.reps} (median):")
-    for backbone in backbones:
+    print(f"per tracklet ({args.seq_len} x {args.height} x {args.width}), onnxruntime, best of "
+          f"{args.reps} (median); full STAR unless named iban-:")
+    for backbone in res["backbones"]:
         row = res["backbones"][backbone]
         row["ratio_batch1"] = row["batch1_ms_per_tracklet"] / ref["batch1_ms_per_tracklet"]
         row["ratio_batched"] = row["batched_ms_per_tracklet"] / ref["batched_ms_per_tracklet"]
-        print(f"  {backbone:12s} {row['gflops']:6.1f} GFLOP  batch 1: {row['batch1_ms_per_tracklet']:7.1f} ms "
+        print(f"  {backbone:16s} {row['gflops']:6.1f} GFLOP  batch 1: {row['batch1_ms_per_tracklet']:7.1f} ms "
               f"({row['batch1_median_ms_per_tracklet']:.1f}), {row['ratio_batch1']:.2f}x {reference}; "
               f"batch {args.batch}: {row['batched_ms_per_tracklet']:7.1f} ms/tracklet "
               f"({row['batched_median_ms_per_tracklet']:.1f}), {row['ratio_batched']:.2f}x {reference}; "
@@ -215,6 +222,8 @@ def main(argv=None) -> int:
     p.add_argument("--backbones", help="comma-separated backbones to compare (full STAR, ONNX Runtime, batch 1 and "
                                        "--batch); the last is the reference of the ratios")
     p.add_argument("--batch", type=int, default=8, help="batch of the batched measurement (--backbones)")
+    p.add_argument("--archs", default="star", help="models of the --backbones comparison: star, or star,iban "
+                                                   "(IBAN's inference graph beside STAR's)")
     p.add_argument("--seq-len", type=int, default=12, help="frames the model sees per tracklet")
     p.add_argument("--height", type=int, default=288, help="crop height")
     p.add_argument("--width", type=int, default=144, help="crop width")

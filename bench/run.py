@@ -55,7 +55,8 @@ BENCHES = [
     Bench("model", "embedding per tracklet vs the FLOP floor and the bare backbone, per backbone and runtime", [
         *[Step(f"model-{b}", ["bench_model.py", "--backbone", b], ["--quick"] if b == "resnet18" else None, 3600)
           for b in BACKBONES],
-        Step("model-batched", ["bench_model.py", "--backbones", ",".join(BACKBONES), "--batch", "8"],
+        Step("model-batched", ["bench_model.py", "--backbones", ",".join(BACKBONES), "--batch", "8", "--archs",
+                               "star,iban"],
              ["--seq-len", "4", "--height", "96", "--width", "48", "--reps", "1"], 3600)]),
     Bench("tracker", "tracker fps on detections (ByteTrack)", [
         Step("tracker", ["bench_tracker.py", "--vtest", VTEST], ["--frames", "2000"], 1800)]),
@@ -137,7 +138,8 @@ def figures(results: dict) -> list[dict]:
     for b, r in mb.get("backbones", {}).items():
         cfg = mb["config"]
         ref = cfg["backbones"].split(",")[-1]
-        rows.append(row("embedding", f"STAR {b} per 24-frame tracklet (the model sees {cfg['seq_len']} frames, {cfg['height']} x "
+        label = f"IBAN {b[5:]}" if b.startswith("iban-") else f"STAR {b}"
+        rows.append(row("embedding", f"{label} per 24-frame tracklet (the model sees {cfg['seq_len']} frames, {cfg['height']} x "
                         f"{cfg['width']}), onnxruntime, batch {cfg['batch']}", r["batched_ms_per_tracklet"],
                         "ms/tracklet", r["floor_ms"], "FLOP floor (ms)", r["batched_ms_per_tracklet"] / r["floor_ms"],
                         "<= 1.5", r["batched_ms_per_tracklet"] / r["floor_ms"] <= 1.5,

@@ -1,4 +1,4 @@
-"""Export the STAR inference graph (clips, keypoints, modality -> embedding) to ONNX and MindIR."""
+"""Export the inference graph of STAR or IBAN (clips, keypoints, modality -> embedding) to ONNX and MindIR."""
 from __future__ import annotations
 
 import os
@@ -18,24 +18,29 @@ def input_normalisation() -> str:
 
 
 def architecture_metadata(model) -> dict:
-    """The ONNX metadata of an exported model section: backbone, variant, seq_len, the sizes, the input."""
-    return {"backbone": model.backbone, "variant": model.variant, "seq_len": model.seq_len, **model.sizes(),
-            "input": input_normalisation()}
+    """The ONNX metadata of an exported model section: arch, backbone, variant (STAR), seq_len, the sizes, the
+    input."""
+    if model.arch == "iban":
+        return {"arch": "iban", "backbone": model.backbone, "seq_len": model.seq_len,
+                "base_width": model.base_width, "last_stride": model.last_stride, "lstm_hidden": model.lstm_hidden,
+                "input": input_normalisation()}
+    return {"arch": "star", "backbone": model.backbone, "variant": model.variant, "seq_len": model.seq_len,
+            **model.sizes(), "input": input_normalisation()}
 
 
 def build_inference_net(model, weights: str | None = None, pretrained: str | None = None):
     """EmbeddingNet of a model config section in inference mode: weights loaded strictly from a .ckpt, or the
     backbone alone from pretrained weights ('imagenet' or a weight file; the heads keep their random
     initialisation), or neither (random)."""
-    from starreid.reid.models import EmbeddingNet, build_star
+    from starreid.reid.models import EmbeddingNet, build_model
     from starreid.reid.models.checkpoint import load_weights
     from starreid.reid.models.pretrained import load_pretrained
 
     if weights is not None and pretrained is not None:
         raise ValueError("give trained weights or a pretrained backbone, not both")
-    star = build_star(model)
+    star = build_model(model)  # STAR or IBAN (the attribute keeps its name: EmbeddingNet(x).star is the model)
     if weights is not None:
-        load_weights(star, weights)
+        load_weights(star, weights, skip_prefixes=star.TRAINING_ONLY)
     elif pretrained is not None:
         load_pretrained(star, pretrained)
     net = EmbeddingNet(star)

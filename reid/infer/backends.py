@@ -63,8 +63,10 @@ class OnnxBackend:
             meta["backbone"] = f"resnet{meta['depth']}"
         from starreid.reid.export import input_normalisation
 
-        for key, value in (("backbone", arch.backbone), ("variant", arch.variant),
-                           ("last_stride", arch.last_stride), ("input", input_normalisation())):
+        meta.setdefault("arch", "star")  # exported before IBAN
+        checks = [("arch", arch.arch), ("backbone", arch.backbone), ("last_stride", arch.last_stride),
+                  ("input", input_normalisation())] + ([("variant", arch.variant)] if arch.arch == "star" else [])
+        for key, value in checks:
             if key in meta and meta[key] != str(value):
                 raise ValueError(f"ONNX model {path} was exported with {key}={meta[key]}, not {value}")
 

@@ -30,9 +30,12 @@ def _file_digest(path: str) -> str:
 
 
 def model_id(arch, weights: str | None = None) -> str:
-    """"star-{backbone tag}-{variant}:" + the first 12 hex digits of the weight file's sha256, e.g.
-    "star-mbv2-baseline:0123456789ab". arch is a model config section (backbone, variant, weights)."""
-    return f"star-{backbone_tag(arch.backbone)}-{arch.variant}:{_file_digest(weights or arch.weights)[:12]}"
+    """"star-{backbone tag}-{variant}:" (or "iban-{backbone tag}:") + the first 12 hex digits of the weight
+    file's sha256, e.g. "star-mbv2-baseline:0123456789ab". arch is a model config section (arch, backbone,
+    variant, weights)."""
+    name = f"iban-{backbone_tag(arch.backbone)}" if arch.arch == "iban" else \
+        f"star-{backbone_tag(arch.backbone)}-{arch.variant}"
+    return f"{name}:{_file_digest(weights or arch.weights)[:12]}"
 
 
 class Embedder:

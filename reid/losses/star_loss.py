@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import numpy as np
 from mindspore import nn, ops
 
 from starreid.reid.losses.kl import symmetric_kl
@@ -36,9 +37,13 @@ def sad_loss(sad_logits, frame_label, clean, disturbed, defense_weight: float = 
 
 
 class StarLoss(nn.Cell):
-    """construct(outputs of STAR.construct, labels) -> (total, id, triplet, kl, sad)."""
+    """construct(outputs of STAR.construct, labels, weights=None) -> (total, id, triplet, kl, sad).
+
+    weights (4,): the per-term weights of this step (weights(epoch), the same every epoch); None = the
+    configured ones."""
 
     DEFENSE_WEIGHT = 1.0
+    terms = ("id", "triplet", "kl", "sad")
 
     def __init__(self, *, w_id: float, w_tri: float, w_kl: float, w_sad: float, margin: float,
                  label_smoothing: float, use_kl: bool, use_sad: bool):
@@ -54,7 +59,11 @@ class StarLoss(nn.Cell):
         return cls(w_id=loss.w_id, w_tri=loss.w_tri, w_kl=loss.w_kl, w_sad=loss.w_sad, margin=loss.margin,
                    label_smoothing=loss.label_smoothing, use_kl=net.use_fg and net.use_sg, use_sad=net.use_sad)
 
-    def construct(self, logits, feature, kl_p, kl_q, frame_logits, sad_logits, clean, disturbed, labels):
+    def weights(self, epoch: int) -> np.ndarray:
+        return np.array([self.w_id, self.w_tri, self.w_kl, self.w_sad], np.float32)
+
+    def construct(self, logits, feature, kl_p, kl_q, frame_logits, sad_logits, clean, disturbed, labels,
+                  weights=None):
         per_frame = frame_labels(labels, frame_logits.shape[0])
         l_id = (identity_loss(logits, labels, self.smoothing)
                 + identity_loss(frame_logits, per_frame, self.smoothing))
@@ -63,5 +72,8 @@ class StarLoss(nn.Cell):
         l_sad = l_id * 0.0
         if self.use_sad:
             l_sad = sad_loss(sad_logits, per_frame, clean, disturbed, self.defense_weight, self.smoothing)
-        total = self.w_id * l_id + self.w_tri * l_tri + self.w_kl * l_kl + self.w_sad * l_sad
+        if weights is None:
+            total = self.w_id * l_id + self.w_tri * l_tri + self.w_kl * l_kl + self.w_sad * l_sad
+        else:
+            total = weights[0] * l_id + weights[1] * l_tri + weights[2] * l_kl + weights[3] * l_sad
         return total, l_id, l_tri, l_kl, l_sad

@@ -148,6 +148,8 @@ class TwoStreamMobileNetV2(TwoStreamBackbone):
                 if feature == 14:  # the first block of layer4
                     stride = last_stride
                 stages[STAGE_OF_FEATURE[feature]].append(InvertedResidual(cin, cout, stride, t))
+                if STAGE_OF_FEATURE[feature] == 3:
+                    self.layer3_channels = cout  # what IBAN's layer3 guidance sizes itself from
                 cin, feature = cout, feature + 1
         last = make_divisible(LAST_CHANNELS * max(1.0, mult))
         stages[4].append(ConvBN(cin, last, 1, 1, 1, True))

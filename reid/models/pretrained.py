@@ -71,9 +71,12 @@ def _load(cell: nn.Cell, params: dict) -> None:
 
 
 def load_pretrained(net, source: str):
-    """Load a STAR's backbone (both stems and the body) from `source`; the heads stay as they are. Returns the
-    mapping report (its naming and the dropped source tensors)."""
+    """Load a STAR's or IBAN's backbone (both stems and the body) from `source`, and IBAN's anaglyph backbone
+    from the same weights; the heads stay as they are. Returns the mapping report (its naming and the dropped
+    source tensors)."""
     params, report = backbone_tensors(source, net.backbone_name, _expected(net, "backbone."))
+    if _expected(net, "anaglyph."):
+        params = {**params, **{"anaglyph." + k[len("backbone."):]: v for k, v in params.items()}}
     _load(net, params)
     return report
 

@@ -107,5 +107,7 @@ class TwoStreamResNet(TwoStreamBackbone):
                 blocks.append(block(cin, width, stride if b == 0 else 1))
                 cin = width * block.expansion
             layers.append(nn.SequentialCell(blocks))
+            if i == 2:
+                self.layer3_channels = cin  # what IBAN's layer3 guidance sizes itself from
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
         self.out_channels = cin

@@ -6,6 +6,7 @@ from mindspore import nn, ops
 
 from starreid.reid.models.frame_guidance import FrameGuidance
 from starreid.reid.models.backbones import build_backbone
+from starreid.reid.models.checkpoint import TRAINING_HEADS
 from starreid.reid.models.sad import disturb
 from starreid.reid.models.seq_guidance import SequenceGuidance, gem
 from starreid.reid.skeleton import DEFAULT_SCORE_THRESHOLD
@@ -31,6 +32,7 @@ class STAR(nn.Cell):
     """
 
     GAT_ATTN_DROPOUT, GAT_FEAT_DROPOUT = 0.6, 0.3  # the authors' GAT (training only)
+    TRAINING_ONLY = TRAINING_HEADS  # what an inference STAR does not load from a training checkpoint
     SCORE_THRESHOLD = DEFAULT_SCORE_THRESHOLD
 
     def __init__(self, *, backbone: str | nn.Cell, variant: str, num_classes: int, seq_len: int, lstm_hidden: int,

@@ -1,4 +1,4 @@
-"""`starreid train`: PK batches -> STAR -> eq 15 loss -> SGD, with evaluation, checkpoints and resume."""
+"""`starreid train`: PK batches -> STAR or IBAN -> its loss -> SGD, with evaluation, checkpoints and resume."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,7 @@ from tqdm import tqdm
 
 from starreid.reid.data.skeleton_store import SkeletonStore
 from starreid.reid.data.vcm import load_vcm
-from starreid.reid.losses import StarLoss
-from starreid.reid.models import build_star
+from starreid.reid.models import build_loss, build_model
 from starreid.reid.models.pretrained import load_pretrained
 from starreid.reid.models.train_step import TrainStep, make_optimizer
 from starreid.reid.train import distributed
@@ -48,6 +47,11 @@ def evaluates_after(epoch: int, eval_every: int, epochs: int) -> bool:
     return epoch % eval_every == 0 or epoch == epochs - 1
 
 
+def backbones(net) -> list:
+    """The network's two-stream backbones: STAR's, or IBAN's RGB/IR and anaglyph ones."""
+    return [net.backbone] + ([net.anaglyph] if getattr(net, "training_parts", False) else [])
+
+
 def train(cfg, resume: bool = True, progress: bool = True, stop_after_epoch: int | None = None) -> dict:
     """Trains from a validated training config (out_dir, seed, device, jit, data, model, sampler, augment, optim,
     loss, schedule) and returns {'epoch', 'best', 'history', 'final'}. stop_after_epoch ends the run early (as
@@ -59,13 +63,14 @@ def train(cfg, resume: bool = True, progress: bool = True, stop_after_epoch: int
     ms.set_seed(seed)
     dataset = load_vcm(cfg.data.root, min_len=cfg.data.min_len)
     store = SkeletonStore(cfg.data.skeletons) if cfg.data.skeletons else None
-    net = build_star(model, num_classes=len(dataset.train_labels), sad=model.sad)
-    if model.pretrained:  # the backbone only (both stems and the body); the heads start random
+    net = build_model(model, num_classes=len(dataset.train_labels), sad=model.sad)
+    if model.pretrained:  # the backbones only (both stems and the body); the heads start random
         report = load_pretrained(net, model.pretrained)
         log.info("backbone %s from %s (%s; %d source tensors dropped)", model.backbone, model.pretrained,
                  report.naming, len(report.dropped))
-    net.backbone.freeze(model.freeze)
-    loss_fn = StarLoss.from_config(cfg.loss, net)
+    for backbone in backbones(net):
+        backbone.freeze(model.freeze)
+    loss_fn = build_loss(cfg.loss, net)
     threads = cfg.data.threads
     batches = TrainBatches(dataset, store, model, cfg.sampler, cfg.augment, seed + rank, threads)
     lrs = lr_per_step(optim, len(batches))
@@ -88,18 +93,18 @@ def train(cfg, resume: bool = True, progress: bool = True, stop_after_epoch: int
             # dropout) is the same whether or not the run was interrupted there.
             ms.set_seed(seed * 100_003 + epoch)
             step.recompile()
-        started, sums, count = time.time(), np.zeros(5), 0
+        started, sums, count = time.time(), np.zeros(1 + len(step.terms)), 0
         bar = tqdm(batches.epoch(rng), total=len(batches), desc=f"epoch {epoch + 1}/{optim.epochs}",
                    disable=not progress or rank != 0, leave=False)
         for b in bar:
             total, parts = step(ms.Tensor(b.clips), ms.Tensor(b.keypoints), ms.Tensor(b.modality),
-                                ms.Tensor(b.labels))
+                                ms.Tensor(b.labels), epoch)
             values = np.concatenate([[float(total.asnumpy())], parts.asnumpy().astype(np.float64)])
             sums += values
             count += 1
             bar.set_postfix(loss=f"{values[0]:.3f}")
         entry = {"epoch": epoch, "loss": sums[0] / max(count, 1),
-                 **{k: sums[i + 1] / max(count, 1) for i, k in enumerate(("id", "triplet", "kl", "sad"))},
+                 **{k: sums[i + 1] / max(count, 1) for i, k in enumerate(step.terms)},
                  "lr": lrs[(epoch + 1) * len(batches) - 1],
                  "seconds": time.time() - started, "steps": count}
         final = epoch == optim.epochs - 1

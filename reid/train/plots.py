@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 def plot_curves(history: list[dict], path: Path) -> None:
     epochs = [h["epoch"] + 1 for h in history]
     fig, (ax_loss, ax_eval) = plt.subplots(1, 2, figsize=(11, 4))
-    for key in ("loss", "id", "triplet", "kl", "sad"):
+    terms = [k for k in history[0] if k not in ("epoch", "lr", "seconds", "steps", "eval")] if history else []
+    for key in terms:  # the total, then the model's own terms
         ax_loss.plot(epochs, [h[key] for h in history], label=key, lw=2 if key == "loss" else 1)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="training loss")
     ax_loss.legend()

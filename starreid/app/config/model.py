@@ -12,9 +12,16 @@ SIZE_KEYS = ("base_width", "last_stride", "lstm_hidden", "attn_heads", "ffn_hidd
 BACKBONES = ("resnet18", "resnet34", "resnet50", "mobilenetv2")
 
 
+STAR_ONLY = ("variant", "attn_heads", "ffn_hidden", "gat_hidden", "gat_heads", "gat_out", "guide_hidden")
+
+
 class Architecture(Section):
-    """STAR's backbone, variant and sizes; the defaults are the paper's. A model deploys with the architecture
-    it was trained with, so the deployment config repeats the training config's values."""
+    """The model (STAR or IBAN), its backbone, STAR's variant and the sizes; the defaults are STAR's paper's. A
+    model deploys with the architecture it was trained with, so the deployment config repeats the training
+    config's values."""
+    arch: Literal["star", "iban"] = Field(default="star", description="star: skeleton-guided STAR; iban: the "
+                                          "anaglyph-intermediary IBAN (docs/model.md), which uses backbone, "
+                                          "base_width, last_stride and lstm_hidden (its BSTA's LSTM) only")
     backbone: Literal["resnet18", "resnet34", "resnet50", "mobilenetv2"] = Field(
         default="resnet50", description="two-stream backbone: modality-specific stem, shared body")
     variant: Literal["baseline", "fg", "sg", "full"] = "full"
@@ -37,10 +44,18 @@ class Architecture(Section):
         if isinstance(data, dict) and "depth" in data:
             raise ValueError(f"'depth' was replaced by 'backbone': write backbone: resnet{data['depth']} "
                              "(resnet18 | resnet34 | resnet50 | mobilenetv2)")
+        if isinstance(data, dict) and "name" in data:
+            raise ValueError(f"'name' was replaced by 'arch': write arch: {data['name']} (star | iban)")
         return data
 
     @model_validator(mode="after")
     def _heads_divide(self):
+        if self.arch == "iban":
+            # (their defaults pass: `config show` writes every key, and what it writes must load again)
+            given = [k for k in STAR_ONLY if getattr(self, k) != type(self).model_fields[k].default]
+            if given:
+                raise ValueError(f"arch iban does not take STAR's {', '.join(given)}")
+            return self
         if (2 * self.lstm_hidden) % self.attn_heads:
             raise ValueError(f"attn_heads ({self.attn_heads}) must divide 2 * lstm_hidden ({2 * self.lstm_hidden})")
         return self
@@ -51,7 +66,6 @@ class Architecture(Section):
 
 
 class ModelConfig(Architecture):
-    name: Literal["star"] = "star"
     weights: str | None = Field(default=None, description="checkpoint path; none = embedding done elsewhere")
     backend: Literal["onnx", "mindspore", "lite"] = "onnx"
     device: Literal["CPU", "GPU", "Ascend"] = "CPU"

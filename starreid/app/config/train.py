@@ -1,7 +1,7 @@
 """The training config (`kind: train`): dataset, model, sampler, augmentation, optimiser, losses, schedule."""
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from starreid.app.config.base import Section
 from starreid.app.config.model import Architecture
@@ -25,7 +25,14 @@ class TrainModelConfig(Architecture):
                                    "mindcv, STAR-release or this project's names); none = random")
     freeze: int = Field(default=0, ge=0, le=5, description="backbone stages kept as initialised (stem, layer1, "
                         "..., layer4, in that order): no gradient, no update, BatchNorm statistics fixed")
-    sad: bool = Field(default=True, description="style disturbance and defense during training")
+    sad: bool = Field(default=True, description="style disturbance and defense during training (STAR; IBAN "
+                      "has none: false)")
+
+    @model_validator(mode="after")
+    def _iban_has_no_sad(self):
+        if self.arch == "iban" and self.sad:
+            raise ValueError("arch iban has no style disturbance: write sad: false")
+        return self
 
     @model_validator(mode="after")
     def _imagenet_is_mobilenetv2(self):
@@ -76,6 +83,18 @@ class LossConfig(Section):
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
 
 
+class IbanLossConfig(Section):
+    """IBAN's eq 15, L = L_ID + lambda1 L_Tri + lambda2 L_esb + lambda3 L_cr; the defaults are the paper's."""
+    w_id: float = Field(default=1.0, ge=0)
+    w_tri: float = Field(default=1.5, ge=0, description="lambda1")
+    w_esb: float = Field(default=1.5, ge=0, description="lambda2: the easy-sample-based loss")
+    w_cr: float = Field(default=1.0, ge=0, description="lambda3: the anaglyphs' cross-reconstruction")
+    cr_from_epoch: int = Field(default=40, ge=0, description="0-based epoch from which lambda3 applies (0 "
+                               "before it: early reconstruction hinders discriminative features)")
+    margin: float = Field(default=0.3, ge=0)
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+
+
 class ScheduleConfig(Section):
     eval_every: int = Field(default=10, ge=1, description="epochs between evaluations (both directions): after "
                             "0-based epochs 0, eval_every, 2 x eval_every, ... (the authors' epoch % 10 == 0) "
@@ -95,5 +114,14 @@ class TrainConfig(Section):
     sampler: SamplerConfig = SamplerConfig()
     augment: AugmentConfig = AugmentConfig()
     optim: OptimConfig = OptimConfig()
-    loss: LossConfig = LossConfig()
+    loss: LossConfig | IbanLossConfig = Field(default_factory=dict, validate_default=True,
+                                              description="the loss of model.arch (STAR's or IBAN's terms)")
     schedule: ScheduleConfig = ScheduleConfig()
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_of_the_arch(cls, value, info):
+        """The loss section is STAR's or IBAN's, by model.arch (validated before it)."""
+        model = info.data.get("model")
+        section = IbanLossConfig if model is not None and model.arch == "iban" else LossConfig
+        return section.model_validate(value) if isinstance(value, dict) else value

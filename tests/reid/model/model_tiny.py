@@ -1,11 +1,11 @@
-"""Tiny STAR configurations for the model tests: ResNet-18, 4 frames of 64 x 32, small heads."""
+"""Tiny STAR and IBAN configurations for the model tests: ResNet-18, 4 frames of 64 x 32, small heads."""
 import numpy as np
 import mindspore as ms
 
 from starreid.app.config.model import ModelConfig
-from starreid.app.config.train import LossConfig, OptimConfig, TrainModelConfig
-from starreid.reid.losses import StarLoss
-from starreid.reid.models import build_star
+from starreid.app.config.train import IbanLossConfig, LossConfig, OptimConfig, TrainModelConfig
+from starreid.reid.losses import IbanLoss, StarLoss
+from starreid.reid.models import build_iban, build_star
 
 ms.set_device("CPU")
 
@@ -20,6 +20,19 @@ def arch(variant: str = "full", backbone: str = "resnet18", **overrides) -> Trai
 
 def tiny_star(variant: str = "full", num_classes: int = 0, sad: bool = True, **overrides):
     return build_star(arch(variant, **overrides), num_classes=num_classes, sad=sad)
+
+
+def iban_arch(backbone: str = "resnet18", **overrides) -> TrainModelConfig:
+    return TrainModelConfig(arch="iban", backbone=backbone, sad=False, seq_len=T, height=H, width=W,
+                            **{"lstm_hidden": 32, **overrides})
+
+
+def tiny_iban(num_classes: int = 0, **overrides):
+    return build_iban(iban_arch(**overrides), num_classes=num_classes)
+
+
+def iban_loss(**weights) -> IbanLoss:
+    return IbanLoss.from_config(IbanLossConfig(**weights), None)
 
 
 def deployed(weights: str, backend: str, variant: str = "full", **overrides) -> ModelConfig:

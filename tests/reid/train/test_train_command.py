@@ -49,6 +49,27 @@ def test_training_runs_and_a_resumed_run_repeats_the_same_losses(tmp_path, tiny_
 
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
+def test_an_interrupted_iban_run_resumes_exactly_across_its_reconstruction_switch(tmp_path, tiny_dataset):
+    def iban(out):
+        cfg = tiny_config(out, tiny_dataset)
+        cfg["loss"] = {"cr_from_epoch": 2}
+        cfg["model"] = {"arch": "iban", "backbone": "resnet18", "base_width": 8, "seq_len": 4, "height": 64,
+                        "width": 32, "lstm_hidden": 16, "sad": False}
+        return cfg
+
+    straight = iban(tmp_path / "a")
+    assert main(["train", "--config", str(write_config(tmp_path, straight, "a.yaml")), "--no-progress"]) == 0
+    log = [json.loads(line) for line in (Path(straight["out_dir"]) / "train_log.jsonl").read_text().splitlines()]
+    assert all(set(e) >= {"id", "triplet", "esb", "cr"} and "kl" not in e for e in log)
+    assert all(e["cr"] > 0 for e in log)  # computed every epoch; weighted in from epoch 2 (tests/reid/model)
+    path = write_config(tmp_path, iban(tmp_path / "b"), "b.yaml")
+    assert main(["train", "--config", str(path), "--no-progress", "--stop-after-epoch", "0"]) == 0
+    assert main(["train", "--config", str(path), "--no-progress"]) == 0
+    assert losses(tmp_path / "b" / "run") == losses(Path(straight["out_dir"]))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_msrun_two_cpu_workers_keep_identical_weights(tmp_path, tiny_dataset):
     import mindspore as ms
 
