@@ -7,14 +7,14 @@ stream, so embed() runs the RGB/IR backbone without IG (the residual IG adds is 
 IBAN (num_classes = 0) does not build them."""
 from __future__ import annotations
 
-from mindspore import nn, ops
+from mindspore import nn
 
 from starreid.reid.models.anaglyph import Anaglyph
 from starreid.reid.models.backbones import build_backbone
 from starreid.reid.models.bsta import BSTA
 from starreid.reid.models.checkpoint import TRAINING_HEADS
 from starreid.reid.models.intermediary import IntermediaryGuidance, Reconstruction
-from starreid.reid.models.star import l2_normalize
+from starreid.reid.models.star import clip_frames, l2_normalize, pool_frames
 
 
 class IBAN(nn.Cell):
@@ -53,23 +53,10 @@ class IBAN(nn.Cell):
             self.anaglyph_neck = nn.BatchNorm1d(dim)
             self.anaglyph_neck.beta.requires_grad = False
 
-    def _frames(self, clips, modality):
-        b, t = clips.shape[0], clips.shape[1]
-        if t != self.seq_len:
-            raise ValueError("clips must have seq_len frames: the network was built for that many; sample them "
-                             "with reid.infer.frame_indices")
-        frames = clips.reshape(b * t, clips.shape[2], clips.shape[3], clips.shape[4])
-        mod = ops.broadcast_to(modality.reshape(b, 1), (b, t)).reshape(-1)
-        return frames, mod
-
-    @staticmethod
-    def _pool(fmap, b):
-        return fmap.mean(axis=(2, 3)).reshape(b, -1, fmap.shape[1])
-
     def frame_features(self, clips, modality):
         """Per-frame vectors (B, T, C) of the RGB/IR backbone alone, as at inference."""
-        frames, mod = self._frames(clips, modality)
-        return self._pool(self.backbone(frames, mod), clips.shape[0])
+        frames, mod = clip_frames(clips, modality, self.seq_len)
+        return pool_frames(self.backbone(frames, mod), clips.shape[0])
 
     def embed(self, clips, keypoints, modality):
         m, _ = self.bsta(self.frame_features(clips, modality))
@@ -77,14 +64,14 @@ class IBAN(nn.Cell):
 
     def construct(self, clips, keypoints, modality):
         b = clips.shape[0]
-        frames, mod = self._frames(clips, modality)
+        frames, mod = clip_frames(clips, modality, self.seq_len)
         bb, ab = self.backbone, self.anaglyph
         a3 = ab.run_layer3(ab.to_layer2(self.make_anaglyph(frames), mod))
         a4 = ab.run_layer4(a3)
         f3 = self.ig3(bb.run_layer3(bb.to_layer2(frames, mod)), a3)
         f4 = self.ig4(bb.run_layer4(f3), a4)
-        m, _ = self.bsta(self._pool(f4, b))
-        a_m = self._pool(a4, b).mean(1)
+        m, _ = self.bsta(pool_frames(f4, b))
+        a_m = pool_frames(a4, b).mean(1)
         maps = a4.reshape(b, -1, *a4.shape[1:])
         recon = self.recon(a4).reshape(maps.shape)
         # BN-neck practice: the metric losses see m, the classifier its normalised E (ESB on E collapsed it)

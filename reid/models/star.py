@@ -18,6 +18,21 @@ def l2_normalize(x, eps: float = 1e-12):
     return x / ops.sqrt((x * x).sum(-1, keepdims=True) + eps)
 
 
+def clip_frames(clips, modality, seq_len: int):
+    """Clips (B, T, 3, H, W) and modality (B,) -> frames (B*T, 3, H, W) and each frame's modality (B*T,)."""
+    b, t = clips.shape[0], clips.shape[1]
+    if t != seq_len:
+        raise ValueError("clips must have seq_len frames: the network was built for that many; sample them with "
+                         "reid.infer.frame_indices")
+    frames = clips.reshape(b * t, clips.shape[2], clips.shape[3], clips.shape[4])
+    return frames, ops.broadcast_to(modality.reshape(b, 1), (b, t)).reshape(-1)
+
+
+def pool_frames(fmap, b: int):
+    """Feature maps (B*T, C, h, w) -> per-frame vectors (B, T, C) by spatial average."""
+    return fmap.mean(axis=(2, 3)).reshape(b, -1, fmap.shape[1])
+
+
 class STAR(nn.Cell):
     """Training: construct(clips, keypoints, modality) -> (logits, feature, kl_p, kl_q, frame_logits,
     sad_logits, clean_frames, disturbed_frames); embed(...) -> L2-normalised BN-neck embedding (B, C).
@@ -76,17 +91,10 @@ class STAR(nn.Cell):
             self.frame_classifier = nn.Dense(dim, num_classes, has_bias=False)
 
     def _frames(self, clips, modality):
-        b, t = clips.shape[0], clips.shape[1]
-        if t != self.seq_len:
-            raise ValueError("clips must have seq_len frames: the network (and its skeleton graph) was built "
-                             "for that many; sample them with reid.infer.frame_indices")
-        frames = clips.reshape(b * t, clips.shape[2], clips.shape[3], clips.shape[4])
-        mod = ops.broadcast_to(modality.reshape(b, 1), (b, t)).reshape(-1)
-        return frames, mod
+        return clip_frames(clips, modality, self.seq_len)
 
     def _pool(self, fmap, b):
-        """Feature maps (B*T, C, h, w) -> per-frame vectors (B, T, C) by spatial average."""
-        return fmap.mean(axis=(2, 3)).reshape(b, -1, fmap.shape[1])
+        return pool_frames(fmap, b)
 
     def frame_features(self, clips, modality):
         """Clips (B, T, 3, H, W) -> per-frame backbone vectors (B, T, C), before any skeleton guidance."""
